@@ -1,0 +1,3 @@
+from codealign.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Language-model backends behind one contract (see `codealign.llm.base`)."""

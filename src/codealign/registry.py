@@ -1,0 +1,111 @@
+"""Name -> lazy import target for every pluggable kind (backends, methods, metrics, filters, languages).
+
+A registry never imports what it names until `get()` is called, so registering torch-backed components costs nothing
+at import time. Third-party packages add entries through the entry-point group ``codealign.<kind>``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from codealign.errors import ConfigError, MissingDependency
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    target: str  # "package.module:attribute"
+    extra: str | None = None
+    requires: tuple[str, ...] = ()
+    summary: str = ""
+
+
+@dataclass
+class Registry:
+    kind: str
+    _entries: dict[str, Entry] = field(default_factory=dict)
+    _aliases: dict[str, str] = field(default_factory=dict)
+    _plugins_loaded: bool = False
+
+    def register(
+        self,
+        name: str,
+        target: str,
+        *,
+        extra: str | None = None,
+        requires: tuple[str, ...] = (),
+        aliases: tuple[str, ...] = (),
+        summary: str = "",
+    ) -> None:
+        self._entries[name] = Entry(name, target, extra, tuple(requires), summary)
+        for alias in aliases:
+            self._aliases[alias] = name
+
+    def unregister(self, name: str) -> None:
+        self._entries.pop(name, None)
+        for alias in [a for a, n in self._aliases.items() if n == name]:
+            del self._aliases[alias]
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        if os.environ.get("CODEALIGN_NO_PLUGINS"):
+            return
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=f"codealign.{self.kind}"):
+            if ep.name not in self._entries:
+                self._entries[ep.name] = Entry(ep.name, ep.value.replace(" ", ""))
+
+    def names(self) -> list[str]:
+        self._load_plugins()
+        return sorted(self._entries)
+
+    def entry(self, name: str) -> Entry:
+        self._load_plugins()
+        name = self._aliases.get(name, name)
+        if name not in self._entries:
+            known = ", ".join(self.names()) or "none"
+            raise ConfigError(f"unknown {self.kind[:-1] if self.kind.endswith('s') else self.kind} {name!r}; known: {known}")
+        return self._entries[name]
+
+    def get(self, name: str) -> Any:
+        """Import and return the object registered under `name` (or an alias)."""
+        entry = self.entry(name)
+        for package in entry.requires:
+            if importlib.util.find_spec(package) is None:
+                raise MissingDependency(package, entry.extra, purpose=f"{self.kind} {entry.name!r}")
+        module_name, _, attr = entry.target.partition(":")
+        module = importlib.import_module(module_name)
+        return getattr(module, attr) if attr else module
+
+    def __contains__(self, name: str) -> bool:
+        self._load_plugins()
+        return self._aliases.get(name, name) in self._entries
+
+
+BACKENDS = Registry("backends")
+METHODS = Registry("methods")
+METRICS = Registry("metrics")
+FILTERS = Registry("filters")
+LANGUAGES = Registry("languages")
+BENCHMARKS = Registry("benchmarks")
+
+# Built-in entries. One line per component; keep each kind's block sorted.
+
+# --- backends (codealign.llm) ---
+
+# --- methods (codealign.synth) ---
+
+# --- metrics (codealign.measure) ---
+
+# --- filters (codealign.curate) ---
+
+# --- languages (codealign.sandbox) ---
+
+# --- benchmarks (codealign.evaluate) ---

@@ -1,0 +1,1 @@
+"""Execution of untrusted, model-written programs with hard isolation and typed outcomes."""

@@ -1,0 +1,11 @@
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own cache directory, so no test sees another's cached answers."""
+    monkeypatch.setenv("CODEALIGN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("CODEALIGN_NO_PLUGINS", "1")
+    os.environ.pop("OPENAI_API_KEY", None)
