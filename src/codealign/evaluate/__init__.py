@@ -1,0 +1,1 @@
+"""Execution-based evaluation: benchmarks pinned by version and content hash, and pass@k."""
