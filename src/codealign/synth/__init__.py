@@ -1,0 +1,1 @@
+"""Generation methods: each is a list of LLM stages (prompt format + parse) over package-data prompts."""
