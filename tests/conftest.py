@@ -9,3 +9,12 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("CODEALIGN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("CODEALIGN_NO_PLUGINS", "1")
     os.environ.pop("OPENAI_API_KEY", None)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory):
+    """A tiny random Llama with a locally trained tokenizer and a chat template, built once per test session."""
+    pytest.importorskip("transformers")
+    from tests.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
