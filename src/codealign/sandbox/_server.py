@@ -1,0 +1,382 @@
+"""The worker that lives inside the isolation: it reads programs, forks one child per program, returns outcomes.
+
+Standard library only, and no codealign imports: the sandbox sees no codealign installation, just this file and the
+language files bound next to it. Inside a PID namespace it runs as PID 1, so nothing the program does can signal it,
+and after every program it kills every other process in the namespace. Frames on fds 0 (in) and 1 (out) are a 4-byte
+big-endian length followed by JSON.
+"""
+
+import contextlib
+import gc
+import importlib.util
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import struct
+import sys
+import time
+
+_HEADER = struct.Struct(">I")
+_TOKEN_CAP = 1 << 20
+
+
+def _read_exact(fd, n):
+    chunks = []
+    while n:
+        chunk = os.read(fd, n)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd):
+    head = _read_exact(fd, _HEADER.size)
+    if head is None:
+        return None
+    body = _read_exact(fd, _HEADER.unpack(head)[0])
+    return None if body is None else json.loads(body)
+
+
+def write_frame(fd, obj):
+    body = json.dumps(obj).encode()
+    data = _HEADER.pack(len(body)) + body
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class Tail:
+    """The last `cap` bytes of a stream, and how many bytes it had in all."""
+
+    def __init__(self, cap):
+        self.cap = cap
+        self.buf = bytearray()
+        self.total = 0
+
+    def add(self, data):
+        self.total += len(data)
+        self.buf += data
+        if len(self.buf) > 2 * self.cap:
+            del self.buf[: -self.cap]
+
+    def text(self):
+        data = bytes(self.buf[-self.cap :])
+        text = data.decode("utf-8", "replace")
+        if self.total > len(data):
+            text = f"[... {self.total - len(data)} bytes cut ...]\n" + text
+        return text
+
+
+def clear_dir(path):
+    """Empty a directory the program wrote to, whatever modes it left; False if something stayed."""
+    ok = True
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return False
+    for entry in entries:
+        full = entry.path
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                for root, dirs, _ in os.walk(full):
+                    for d in dirs:
+                        with contextlib.suppress(OSError):
+                            os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
+                os.chmod(full, 0o700)
+                shutil.rmtree(full)
+            else:
+                os.unlink(full)
+        except OSError:
+            ok = False
+    return ok
+
+
+class Server:
+    def __init__(self, config):
+        self.config = config
+        self.pid1 = os.getpid() == 1
+        self.workdir = config["workdir"]
+        self.scratch = [d for d in config.get("scratch", []) if os.path.isdir(d)]
+        self.env = dict(config["env"], HOME=self.workdir, TMPDIR=self.workdir, PWD=self.workdir)
+        self.languages = {}
+        for name, path in config["languages"].items():
+            spec = importlib.util.spec_from_file_location(f"_codealign_lang_{name}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self.languages[name] = module
+        for module in self.languages.values():
+            module.preload()
+        if not self.pid1:
+            _set_subreaper()
+        # Children then share the template's pages instead of copying them when the collector touches them.
+        gc.collect()
+        gc.freeze()
+
+    # -- one program --------------------------------------------------------------------------------------------
+
+    def run(self, req):
+        lang = self.languages.get(req["language"])
+        if lang is None:
+            return {
+                "status": "sandbox_error",
+                "error": f"language {req['language']!r} is not loaded in this pool",
+            }
+        limits = req["limits"]
+        nonce = os.urandom(16).hex()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        tok_r, tok_w = os.pipe()
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            try:
+                self._child(lang, req, limits, out_w, err_w, tok_w, nonce)
+            finally:
+                os._exit(70)
+        for fd in (out_w, err_w, tok_w):
+            os.close(fd)
+        cap = limits["max_output_bytes"]
+        streams = {out_r: Tail(cap), err_r: Tail(cap), tok_r: Tail(_TOKEN_CAP)}
+        deadline = start + limits["timeout"]
+        pidfd = os.pidfd_open(pid)
+        poller = select.poll()
+        for fd in (*streams, pidfd):
+            poller.register(fd, select.POLLIN)
+        timed_out = False
+        open_fds = set(streams)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            events = poller.poll(left * 1000)
+            exited = False
+            for fd, _ in events:
+                if fd == pidfd:
+                    exited = True
+                    continue
+                data = _read_some(fd)
+                if data:
+                    streams[fd].add(data)
+                else:
+                    poller.unregister(fd)
+                    open_fds.discard(fd)
+            if exited:
+                break
+        duration = time.monotonic() - start
+        if timed_out:
+            _kill(-1 if self.pid1 else -pid)
+            _kill(pid)
+        _, status, usage = os.wait4(pid, 0)
+        os.close(pidfd)
+        self._kill_all(pid)
+        # Every writer is dead now, so these reads end.
+        for fd in open_fds:
+            while True:
+                data = _read_some(fd)
+                if not data:
+                    break
+                streams[fd].add(data)
+        for fd in streams:
+            os.close(fd)
+        clean = clear_dir(self.workdir) and all(clear_dir(d) for d in self.scratch)
+        cpu_time = usage.ru_utime + usage.ru_stime
+        result = classify(status, timed_out, streams[tok_r].buf, nonce, limits, cpu_time)
+        result.update(
+            duration=round(duration, 6),
+            cpu_time=round(cpu_time, 6),
+            stdout=streams[out_r].text(),
+            stderr=streams[err_r].text(),
+        )
+        if not clean:
+            result["recycle"] = True
+        return result
+
+    def _child(self, lang, req, limits, out_w, err_w, tok_w, nonce):  # pragma: no cover - runs in the child
+        os.setsid()
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        token_fd = os.dup2(tok_w, 3)
+        os.closerange(4, 1 << 20)
+        os.set_inheritable(3, False)
+        os.chdir(self.workdir)
+        os.environ.clear()
+        os.environ.update(self.env)
+        mib = 1 << 20
+        cpu = int(limits["timeout"]) + 1
+        nproc = limits["max_processes"] + (1 if self.pid1 else 0)  # the server counts against the same user
+        for which, value in (
+            (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+            (resource.RLIMIT_AS, (limits["memory_mb"] * mib,) * 2),
+            (resource.RLIMIT_DATA, (limits["memory_mb"] * mib,) * 2),
+            (resource.RLIMIT_NPROC, (nproc, nproc)),
+            (resource.RLIMIT_FSIZE, (limits["max_file_mb"] * mib,) * 2),
+            (resource.RLIMIT_NOFILE, (limits["max_open_files"],) * 2),
+            (resource.RLIMIT_CORE, (0, 0)),
+        ):
+            try:
+                resource.setrlimit(which, value)
+            except (ValueError, OSError):
+                # A hard limit already below ours (a container's) stays as it is.
+                soft, hard = resource.getrlimit(which)
+                resource.setrlimit(which, (min(value[0], hard), hard))
+        gc.unfreeze()
+        lang.execute(req, token_fd, nonce)
+
+    def _kill_all(self, pid):
+        """Kill the program and everything it started, daemons included, and reap them."""
+        for attempt in range(10000):
+            if self.pid1:
+                # PID 1 of the namespace: kill(-1) reaches every other process in it, and none can reach us.
+                _kill(-1)
+            else:
+                _kill(-pid)
+                for child in _children_of(os.getpid()):
+                    _kill(child)
+            while True:
+                try:
+                    reaped, _ = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    return
+                if reaped == 0:
+                    break
+            time.sleep(min(0.0002 * (attempt + 1), 0.01))
+
+    # -- the loop -----------------------------------------------------------------------------------------------
+
+    def serve(self, rfd, wfd):
+        write_frame(wfd, {"ready": True, "pid1": self.pid1, "python": sys.version.split()[0]})
+        while True:
+            req = read_frame(rfd)
+            if req is None:
+                return
+            try:
+                result = self.run(req)
+            except Exception as exc:  # a bug of ours: report it, keep serving
+                import traceback
+
+                result = {
+                    "status": "sandbox_error",
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "stderr": traceback.format_exc()[-4000:],
+                }
+            write_frame(wfd, result)
+            if result.get("recycle"):
+                return
+
+
+def _read_some(fd):
+    try:
+        return os.read(fd, 65536)
+    except OSError:
+        return b""
+
+
+def _kill(pid):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _children_of(ppid):
+    kids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # The command name may hold spaces or parentheses; the fields after its last ")" are fixed.
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == ppid:
+            kids.append(int(name))
+    return kids
+
+
+def _set_subreaper():
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of the programs come back to us
+
+
+_SIGNAL_NAMES = {s.value: s.name for s in signal.Signals}
+
+
+def classify(status, timed_out, token, nonce, limits, cpu_time=0.0):
+    """Turn the wait status and what the child reported into an outcome dict."""
+    report = None
+    for line in bytes(token).splitlines():
+        if nonce.encode() not in line:
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and obj.get("nonce") == nonce:
+            report = obj
+    exit_code = os.waitstatus_to_exitcode(status)
+    if timed_out:
+        return {"status": "timeout", "exit_code": None, "error": f"no result within {limits['timeout']:g} s"}
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = _SIGNAL_NAMES.get(sig, str(sig))
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_time >= int(limits["timeout"]) + 1):
+            return {"status": "timeout", "exit_code": exit_code, "error": f"CPU time limit reached ({name})"}
+        if sig == signal.SIGXFSZ:
+            return {
+                "status": "failed",
+                "exit_code": exit_code,
+                "error_type": "SIGXFSZ",
+                "error": f"wrote a file over the {limits['max_file_mb']} MiB limit",
+            }
+        if report is not None and report.get("status") != "passed":
+            report.pop("nonce", None)
+            report["exit_code"] = exit_code
+            return report
+        return {"status": "crashed", "exit_code": exit_code, "error": f"killed by signal {name}"}
+    if report is not None:
+        report.pop("nonce", None)
+        report["exit_code"] = exit_code
+        return report
+    if exit_code == 0:
+        return {
+            "status": "crashed",
+            "exit_code": 0,
+            "error": "exited with status 0 before its tests finished",
+        }
+    return {"status": "failed", "exit_code": exit_code, "error": f"exited with status {exit_code}"}
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    for path in config.get("sys_path", []):
+        if os.path.isdir(path):
+            import site
+
+            site.addsitedir(path)
+    rfd, wfd = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(null, fd)
+    os.close(null)
+    os.makedirs(config["workdir"], exist_ok=True)
+    server = Server(config)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    with contextlib.suppress(BrokenPipeError):
+        server.serve(rfd, wfd)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

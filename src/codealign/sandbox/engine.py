@@ -1,0 +1,348 @@
+"""The execution engine: a pool of warm, isolated workers; programs stream in, typed outcomes stream out.
+
+Each worker is one jail (see `isolation`) holding a pre-initialised interpreter that forks a fresh child per program,
+so isolation and interpreter start-up are paid once per pool. Outcomes are cached by everything that determines
+them, so a rerun executes nothing twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import signal
+import struct
+import subprocess
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from codealign.cache import NullCache, cache_key
+from codealign.errors import SandboxError
+from codealign.sandbox import isolation
+from codealign.sandbox.types import Outcome, Program, Status
+
+CACHE_NS = "exec"
+ENGINE_VERSION = 1  # bump when a change would turn a cached outcome into a different one
+_HEADER = struct.Struct(">I")
+_READ_AHEAD = 256  # programs looked up in the cache together
+_FLUSH_EVERY = 128  # outcomes written to the cache together
+_START_TIMEOUT = 60.0
+
+
+def _languages() -> Any:
+    from codealign.registry import LANGUAGES
+
+    return LANGUAGES
+
+
+class _Worker:
+    """One jailed server process and the program it is running, if any."""
+
+    def __init__(self, argv: list[str], config: dict) -> None:
+        self.argv = argv
+        self.proc = subprocess.Popen(
+            [*argv, json.dumps(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+        )
+        self.rfd = self.proc.stdout.fileno()  # type: ignore[union-attr]
+        self.wfd = self.proc.stdin.fileno()  # type: ignore[union-attr]
+        self.job: tuple[int, Program, str, int] | None = None  # (seq, program, key, attempt)
+        self.deadline = 0.0
+
+    def ready(self) -> dict:
+        hello = self.recv(timeout=_START_TIMEOUT)
+        if hello is None or not hello.get("ready"):
+            err = b""
+            self.kill()
+            with contextlib.suppress(OSError, ValueError):
+                err = self.proc.stderr.read() or b""  # type: ignore[union-attr]
+            detail = err.decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise SandboxError(f"a sandbox worker failed to start: {' | '.join(detail) or 'no message'}")
+        # After start-up the server says nothing on stderr; stop holding the pipe.
+        self.proc.stderr.close()  # type: ignore[union-attr]
+        return hello
+
+    def send(self, obj: dict) -> None:
+        body = json.dumps(obj).encode()
+        data = memoryview(_HEADER.pack(len(body)) + body)
+        while data:
+            data = data[os.write(self.wfd, data) :]
+
+    def _read_exact(self, n: int) -> bytes | None:
+        chunks = []
+        while n:
+            chunk = os.read(self.rfd, n)
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def recv(self, timeout: float | None = None) -> dict | None:
+        if timeout is not None:
+            sel = selectors.DefaultSelector()
+            sel.register(self.rfd, selectors.EVENT_READ)
+            ready = sel.select(timeout)
+            sel.close()
+            if not ready:
+                return None
+        try:
+            head = self._read_exact(_HEADER.size)
+            body = None if head is None else self._read_exact(_HEADER.unpack(head)[0])
+        except OSError:
+            return None
+        return None if body is None else json.loads(body)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()  # type: ignore[union-attr]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()  # type: ignore[union-attr]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        self.kill()
+
+
+class Sandbox:
+    """A pool of isolated workers. Use as a context manager; `run` streams, `run_all` keeps input order.
+
+    `isolation`: "auto" (bubblewrap, else bare namespaces with a loud warning), "bwrap", "unshare" or "none"
+    ("none" needs `allow_no_isolation=True`). `disk_mb` caps each worker's private /tmp and /dev/shm.
+    `packages=False` hides the interpreter's site-packages from programs.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        cache: Any = None,
+        *,
+        isolation_mode: str = "auto",
+        allow_no_isolation: bool = False,
+        languages: Iterable[str] | None = None,
+        packages: bool = True,
+        disk_mb: int = 512,
+    ) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.cache = cache if cache is not None else NullCache()
+        self.isolation = isolation.resolve_mode(isolation_mode, allow_no_isolation)
+        registry = _languages()
+        names = list(languages) if languages is not None else registry.names()
+        self.runners = {}
+        for name in names:
+            runner = registry.get(name)()
+            if languages is not None or runner.available():
+                self.runners[name] = runner
+        self.packages = packages
+        self.disk_mb = disk_mb
+        self._pool: list[_Worker] = []
+        self._tmpdirs: list[tempfile.TemporaryDirectory] = []
+        self._closed = False
+        self.stats = {"executed": 0, "cached": 0, "restarts": 0}
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self._closed:
+            raise SandboxError("this sandbox is closed; open a new one")
+        while len(self._pool) < self.workers:
+            self._pool.append(self._spawn())
+
+    def close(self) -> None:
+        for worker in self._pool:
+            worker.close()
+        self._pool.clear()
+        for tmp in self._tmpdirs:
+            _force_cleanup(tmp)
+        self._tmpdirs.clear()
+        self._closed = True
+
+    def _spawn(self) -> _Worker:
+        langs = {name: os.path.realpath(r.child_file) for name, r in self.runners.items()}
+        server = isolation.server_file()
+        if self.isolation == "bwrap":
+            binds = [b for r in self.runners.values() for b in r.binds()]
+            argv, config = isolation.bwrap_argv(server, langs, binds, self.packages, self.disk_mb)
+        else:
+            tmp = tempfile.TemporaryDirectory(prefix="codealign-sandbox-")
+            self._tmpdirs.append(tmp)
+            build = isolation.unshare_argv if self.isolation == "unshare" else isolation.plain_argv
+            argv, config = build(server, langs, self.packages, tmp.name)
+        # If this process dies, the worker reads end-of-file on its request pipe and exits, taking its jail along.
+        worker = _Worker(argv, config)
+        worker.ready()
+        return worker
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.kill()
+        self.stats["restarts"] += 1
+        fresh = self._spawn()
+        self._pool[self._pool.index(worker)] = fresh
+        return fresh
+
+    # -- running --------------------------------------------------------------------------------------------------
+
+    def key(self, program: Program) -> str:
+        runner = self.runners.get(program.language)
+        runtime = runner.runtime_version() if runner is not None else None
+        return cache_key({
+            "engine": ENGINE_VERSION, "language": program.language, "runtime": runtime, "code": program.code,
+            "tests": program.tests, "limits": program.limits.model_dump(), "isolation": self.isolation,
+        })  # fmt: skip
+
+    def run_all(self, programs: Iterable[Program]) -> list[Outcome]:
+        """Outcomes in the order of `programs`."""
+        indexed = list(programs)
+        out: list[Outcome | None] = [None] * len(indexed)
+        for seq, outcome in self._run_indexed(iter(indexed)):
+            out[seq] = outcome
+        return out  # type: ignore[return-value]
+
+    def run(self, programs: Iterable[Program]) -> Iterator[Outcome]:
+        """Outcomes as they finish, in any order (`outcome.id == program.id`); memory stays flat."""
+        for _, outcome in self._run_indexed(iter(programs)):
+            yield outcome
+
+    def _run_indexed(self, programs: Iterator[Program]) -> Iterator[tuple[int, Outcome]]:
+        if not self._pool:
+            self.start()
+        queue: deque[tuple[int, Program, str, int]] = deque()
+        to_store: list[tuple[str, dict]] = []
+        seq = 0
+        exhausted = False
+        sel = selectors.DefaultSelector()
+        busy: dict[int, _Worker] = {}
+        try:
+            while True:
+                # Refill from the input, answering cached programs at once.
+                if not exhausted and len(queue) < self.workers:
+                    batch = []
+                    for program in programs:
+                        if not isinstance(program, Program):
+                            program = Program.model_validate(program)
+                        batch.append((seq, program, self.key(program)))
+                        seq += 1
+                        if len(batch) >= _READ_AHEAD:
+                            break
+                    else:
+                        exhausted = True
+                    found = self.cache.get_many(CACHE_NS, [k for _, _, k in batch]) if batch else {}
+                    for s, program, k in batch:
+                        if k in found:
+                            self.stats["cached"] += 1
+                            yield s, Outcome.model_validate({**found[k], "id": program.id, "cached": True})
+                        elif program.language not in self.runners:
+                            known = ", ".join(self.runners) or "none"
+                            yield s, Outcome(id=program.id, status=Status.SANDBOX_ERROR,
+                                             error=f"language {program.language!r} is not available; loaded: {known}")  # fmt: skip
+                        else:
+                            queue.append((s, program, k, 0))
+                # Hand work to idle workers.
+                for worker in list(self._pool):
+                    if worker.job is None and queue:
+                        job = queue.popleft()
+                        try:
+                            self._dispatch(worker, job)
+                        except OSError:
+                            worker = self._replace(worker)
+                            self._dispatch(worker, job)
+                        busy[worker.rfd] = worker
+                        sel.register(worker.rfd, selectors.EVENT_READ, worker)
+                if not busy:
+                    if exhausted and not queue:
+                        break
+                    continue
+                now = time.monotonic()
+                wait = max(0.0, min(w.deadline for w in busy.values()) - now)
+                for key, _ in sel.select(wait):
+                    worker = key.data
+                    result = worker.recv()
+                    sel.unregister(worker.rfd)
+                    del busy[worker.rfd]
+                    done = self._collect(worker, result, queue)
+                    if done is not None:
+                        s, outcome, k = done
+                        if outcome.status is not Status.SANDBOX_ERROR:
+                            to_store.append((k, outcome.model_dump(mode="json", exclude={"id", "cached"})))
+                        yield s, outcome
+                # A worker that stopped answering is replaced; its program is our failure, not the program's.
+                now = time.monotonic()
+                for rfd, worker in list(busy.items()):
+                    if now > worker.deadline:
+                        sel.unregister(rfd)
+                        del busy[rfd]
+                        s, program, _, _ = worker.job  # type: ignore[misc]
+                        worker.job = None
+                        self._replace(worker)
+                        yield s, Outcome(id=program.id, status=Status.SANDBOX_ERROR,
+                                         error="the sandbox worker stopped answering; it was restarted")  # fmt: skip
+                if len(to_store) >= _FLUSH_EVERY:
+                    self.cache.put_many(CACHE_NS, to_store)
+                    to_store = []
+        finally:
+            sel.close()
+            if to_store:
+                self.cache.put_many(CACHE_NS, to_store)
+            # An abandoned generator leaves programs running: restart those workers so the next run starts clean.
+            for worker in list(busy.values()):
+                worker.job = None
+                self._replace(worker)
+
+    def _dispatch(self, worker: _Worker, job: tuple[int, Program, str, int]) -> None:
+        _, program, _, _ = job
+        worker.job = job
+        limits = program.limits
+        worker.deadline = time.monotonic() + limits.timeout * 1.5 + 10.0
+        worker.send({"language": program.language, "code": program.code, "tests": program.tests,
+                     "limits": limits.model_dump()})  # fmt: skip
+
+    def _collect(self, worker: _Worker, result: dict | None, queue: deque) -> tuple[int, Outcome, str] | None:
+        s, program, key, attempt = worker.job  # type: ignore[misc]
+        worker.job = None
+        if result is None:
+            # The worker died (it is PID 1 of its namespace, so not by the program's hand): retry once elsewhere.
+            self._replace(worker)
+            if attempt == 0:
+                queue.appendleft((s, program, key, 1))
+                return None
+            return (
+                s,
+                Outcome(id=program.id, status=Status.SANDBOX_ERROR, error="the sandbox worker died twice"),
+                key,
+            )
+        if result.pop("recycle", False):
+            self._replace(worker)
+        self.stats["executed"] += 1
+        result.setdefault("exit_code", None)
+        return s, Outcome.model_validate({**result, "id": program.id}), key
+
+
+def _force_cleanup(tmp: tempfile.TemporaryDirectory) -> None:
+    # Programs may leave read-only folders behind; make everything writable before removing it.
+    for root, dirs, _ in os.walk(tmp.name):
+        for d in dirs:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(root, d), 0o700)
+    with contextlib.suppress(OSError):
+        tmp.cleanup()
