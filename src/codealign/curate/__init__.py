@@ -1,0 +1,1 @@
+"""Seed curation: read code, extract functions, filter, redact PII, deduplicate, decontaminate, classify licenses."""

@@ -1,0 +1,196 @@
+"""MinHash signatures computed with numpy over every shingle of a batch of documents at once.
+
+Tokens are maximal runs of ASCII letters, digits, `_` and non-ASCII bytes in the ASCII-lower-cased UTF-8 text (the
+`\\W+` split of BigCode/text-dedup, byte-wise). A shingle is `ngram` consecutive tokens, hashed to 64 bits by a
+polynomial over per-token 64-bit hashes. A document with fewer than `ngram` tokens gets one shingle made of all its
+tokens, so short documents match only documents with the same tokens instead of all landing in one bucket.
+Permutations follow datasketch's affine32 scheme: a 32-bit mix of the shingle hash, then `a*h + b mod 2**32` with odd `a`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+_TOKEN = re.compile(rb"[a-z0-9_\x80-\xff]+")
+_P = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_VOCAB_LIMIT = 2_000_000
+EMPTY = np.uint32(0xFFFFFFFF)
+
+
+class _TokenHashes(dict):
+    """bytes token -> 64-bit hash; hashing each distinct token once is what makes tokenising cheap."""
+
+    def __missing__(self, token: bytes) -> int:
+        value = int.from_bytes(hashlib.blake2b(token, digest_size=8).digest(), "little")
+        if len(self) >= _VOCAB_LIMIT:
+            self.clear()  # bounded memory on corpora with huge vocabularies; values are deterministic anyway
+        self[token] = value
+        return value
+
+
+_VOCAB = _TokenHashes()
+
+
+def tokenize(data: bytes | str) -> list[bytes]:
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    return _TOKEN.findall(data.lower())
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, in place."""
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def shingle_hashes(texts: Sequence[bytes | str], ngram: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """All shingle hashes (uint64, documents concatenated in order) and the number of shingles of each document."""
+    token_lists = [tokenize(t) for t in texts]
+    lens = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    get = _VOCAB.__getitem__
+    flat = np.fromiter((get(tok) for toks in token_lists for tok in toks), dtype=np.uint64, count=int(lens.sum()))
+    counts = np.where(lens >= ngram, lens - ngram + 1, np.minimum(lens, 1))
+    total = int(lens.sum())
+    with np.errstate(over="ignore"):
+        if total >= ngram:
+            span = total - ngram + 1
+            sh = flat[:span].copy()
+            for j in range(1, ngram):
+                sh *= _P
+                sh += flat[j : j + span]
+            ends = np.cumsum(lens)
+            starts = ends - lens
+            # a shingle starting at position p is valid iff p + ngram <= end of the document it starts in
+            doc_of = np.repeat(np.arange(len(lens)), lens)[:span]
+            valid = np.arange(span) + ngram <= ends[doc_of]
+            sh = sh[valid]
+        else:
+            starts = np.cumsum(lens) - lens
+            sh = np.empty(0, dtype=np.uint64)
+        short = np.nonzero((lens > 0) & (lens < ngram))[0]
+        if len(short):
+            # one shingle per short document, from all its tokens plus its length so "a" and "a a" differ
+            extra = np.empty(len(short), dtype=np.uint64)
+            for k, d in enumerate(short):
+                v = np.uint64(lens[d])
+                for tok in flat[starts[d] : starts[d] + lens[d]]:
+                    v = v * _P + tok
+                extra[k] = v
+            # splice the short documents' shingles back into document order
+            long_counts = np.where(lens >= ngram, lens - ngram + 1, 0)
+            pos = np.cumsum(long_counts)[short]
+            sh = np.insert(sh, pos, extra)
+        _mix64(sh)
+    return sh, counts
+
+
+def shingle_set(text: bytes | str, ngram: int = 5) -> np.ndarray:
+    """The sorted distinct shingle hashes of one document (what exact Jaccard is computed over)."""
+    sh, _ = shingle_hashes([text], ngram)
+    return np.unique(sh)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Exact Jaccard of two sorted distinct hash arrays."""
+    if len(a) == 0 or len(b) == 0:
+        return 0.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+class MinHasher:
+    """`num_perm` affine permutations of 32-bit shingle hashes, drawn from `seed`."""
+
+    def __init__(self, num_perm: int = 256, ngram: int = 5, seed: int = 42) -> None:
+        rng = np.random.default_rng(seed)
+        self.num_perm = num_perm
+        self.ngram = ngram
+        self.a = (rng.integers(0, 2**32, num_perm, dtype=np.uint64) | np.uint64(1)).astype(np.uint32)
+        self.b = rng.integers(0, 2**32, num_perm, dtype=np.uint64).astype(np.uint32)
+
+    def signatures(self, texts: Sequence[bytes | str]) -> np.ndarray:
+        """(len(texts), num_perm) uint32; a document without tokens gets all 0xFFFFFFFF."""
+        sh, counts = shingle_hashes(texts, self.ngram)
+        sigs = np.full((len(texts), self.num_perm), EMPTY, dtype=np.uint32)
+        if len(sh) == 0:
+            return sigs
+        h32 = (sh >> np.uint64(32)).astype(np.uint32)
+        nonempty = counts > 0
+        offsets = (np.cumsum(counts) - counts)[nonempty]
+        buf = np.empty(len(h32), dtype=np.uint32)
+        out = np.empty((self.num_perm, len(offsets)), dtype=np.uint32)
+        with np.errstate(over="ignore"):
+            for i in range(self.num_perm):
+                np.multiply(h32, self.a[i], out=buf)
+                buf += self.b[i]
+                np.minimum.reduceat(buf, offsets, out=out[i])
+        sigs[nonempty] = out.T
+        return sigs
+
+
+def catch_probability(j: float, bands: int, rows: int) -> float:
+    """Probability that a pair with Jaccard `j` shares at least one LSH bucket."""
+    return 1.0 - (1.0 - j**rows) ** bands
+
+
+def choose_bands(threshold: float, num_perm: int = 256, min_recall: float = 0.9) -> tuple[int, int]:
+    """(bands, rows) with a pair at `threshold` caught with probability >= min_recall and the fewest false candidates.
+
+    Among the settings meeting the recall bound, the one with the smallest expected catch probability for pairs
+    below the threshold (the integral of the S-curve over [0, threshold)) wins: fewer pairs to verify.
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    best: tuple[float, int, int] | None = None
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        if catch_probability(threshold, bands, rows) < min_recall:
+            continue
+        steps = 200
+        fp = sum(catch_probability(threshold * (k + 0.5) / steps, bands, rows) for k in range(steps)) / steps
+        if best is None or fp < best[0] - 1e-12:
+            best = (fp, bands, rows)
+    if best is None:
+        raise ValueError(f"no banding of {num_perm} permutations reaches recall {min_recall} at {threshold}")
+    return best[1], best[2]
+
+
+def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) uint64: one hash per band of `rows` signature values."""
+    n = sigs.shape[0]
+    x = sigs[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        key = np.zeros((n, bands), dtype=np.uint64)
+        for r in range(rows):
+            key *= _P
+            key += x[:, :, r] + np.uint64(r + 1)
+        _mix64(key)
+    return key
+
+
+def expected_recall_note(threshold: float, bands: int, rows: int) -> str:
+    p = catch_probability(threshold, bands, rows)
+    return f"{bands} bands x {rows} rows: a pair at J={threshold:g} is caught with p={p:.3f}"
+
+
+__all__ = [
+    "MinHasher",
+    "band_keys",
+    "catch_probability",
+    "choose_bands",
+    "expected_recall_note",
+    "jaccard",
+    "shingle_hashes",
+    "shingle_set",
+    "tokenize",
+]
