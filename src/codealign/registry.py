@@ -99,8 +99,15 @@ BENCHMARKS = Registry("benchmarks")
 # Built-in entries. One line per component; keep each kind's block sorted.
 
 # --- backends (codealign.llm) ---
+BACKENDS.register("openai", "codealign.llm.openai_backend:OpenAIBackend", requires=("httpx",), summary="any OpenAI-compatible server")
+BACKENDS.register("replay", "codealign.llm.replay:ReplayBackend", summary="answers only from the cache")
+BACKENDS.register("transformers", "codealign.llm.transformers_backend:TransformersBackend", extra="hf", requires=("torch", "transformers"), aliases=("hf",), summary="in-process Hugging Face model")
+BACKENDS.register("vllm", "codealign.llm.vllm_backend:VLLMBackend", extra="vllm", requires=("vllm",), summary="in-process vLLM")
 
 # --- methods (codealign.synth) ---
+METHODS.register(
+    "selfcodealign", "codealign.synth.selfcodealign:SelfCodeAlign", summary="SelfCodeAlign: seed -> concepts -> task -> response+tests"
+)
 
 # --- metrics (codealign.measure) ---
 

@@ -57,6 +57,7 @@ class Completion(BaseModel):
 
     text: str
     finish_reason: FinishReason = "stop"
+    index: int = Field(0, ge=0, description="the sample index within its request (0 .. n-1)")
 
 
 class Usage(BaseModel):
@@ -67,7 +68,11 @@ class Usage(BaseModel):
 
 
 class Result(BaseModel):
-    """The answer to one request: `n` completions (fewer only when `error` is set), usage and latency."""
+    """The answer to one request: `n` completions (fewer only when `error` is set), usage and latency.
+
+    Completions are in sample-index order; when `error` is set the failed samples are absent, so read each
+    completion's `index` rather than its position.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,0 +1,327 @@
+"""Any OpenAI-compatible server (vLLM, SGLang, TGI, llama.cpp, Ollama, `transformers serve`, hosted APIs).
+
+Requests run on an asyncio loop in a background thread with a bounded number in flight. 429 (honouring Retry-After),
+408, 5xx, timeouts and dropped connections are retried with exponential backoff and jitter; a request that still
+fails is returned with `Result.error` set. A wrong URL, a refused key or an unknown model stop the run with one line.
+
+A seeded request is sent as one HTTP call per sample, each with that sample's own seed, because servers derive all n
+samples of a call from one seed; that is what makes sample i reproducible on its own. An unseeded request asks for
+all its missing samples in one call, and falls back to one call per sample on servers that ignore `n`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from codealign.errors import BackendError, ConfigError
+from codealign.llm.backend import Backend, BackendConfig, Job, JobResult
+from codealign.llm.base import Completion, Request
+
+_RETRY_STATUS = {408, 409, 425, 429}
+_MAX_SLEEP = 600.0
+
+
+class _CallFailed(Exception):
+    """One HTTP call failed for good (after retries, or with a non-retryable status); recorded on the result."""
+
+
+def cut_at_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
+    """Cut `text` before the earliest stop string; servers usually do this, some do not."""
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _server_message(resp: Any) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200].strip()
+    err = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(err, dict):
+        return str(err.get("message") or err.get("detail") or err)[:200]
+    return str(err)[:200]
+
+
+def build_payload(config: BackendConfig, request: Request, n: int, seed: int | None) -> tuple[str, dict[str, Any]]:
+    """The endpoint path and JSON body for `n` samples of `request`."""
+    opts = request.options
+    payload: dict[str, Any] = {
+        "model": config.model,
+        "max_tokens": opts.max_tokens,
+        "temperature": opts.temperature,
+        "top_p": opts.top_p,
+    }
+    if n != 1:
+        payload["n"] = n
+    if opts.stop:
+        payload["stop"] = list(opts.stop)
+    if seed is not None:
+        payload["seed"] = seed
+    if request.prompt is not None:
+        payload["prompt"] = request.prompt
+        return "/completions", payload
+    payload["messages"] = [m.model_dump() for m in request.messages or ()]
+    return "/chat/completions", payload
+
+
+def parse_choices(body: dict[str, Any], request: Request) -> tuple[list[tuple[Completion, int]], int]:
+    """(completion, completion tokens) per choice in choice order, and the prompt tokens, from a response body."""
+    choices = sorted(body.get("choices") or [], key=lambda c: c.get("index", 0))
+    usage = body.get("usage") or {}
+    out_tokens = int(usage.get("completion_tokens") or 0)
+    per_choice = out_tokens // len(choices) if choices else 0
+    parsed = []
+    for choice in choices:
+        if request.prompt is not None:
+            text = choice.get("text") or ""
+        else:
+            text = (choice.get("message") or {}).get("content") or ""
+        text, stopped = cut_at_stop(text, request.options.stop)
+        reason = "length" if choice.get("finish_reason") == "length" and not stopped else "stop"
+        parsed.append((Completion(text=text, finish_reason=reason), per_choice))
+    return parsed, int(usage.get("prompt_tokens") or 0)
+
+
+class OpenAIBackend(Backend):
+    name = "openai"
+
+    def __init__(self, config: BackendConfig, cache: Any = None) -> None:
+        super().__init__(config, cache)
+        if not config.base_url:
+            raise ConfigError("backend 'openai' needs base_url, e.g. http://127.0.0.1:8000/v1 or https://api.openai.com/v1")
+        self.base_url = config.base_url.rstrip("/")
+        self.honours_n: bool | None = None  # learnt from the first call that asks for n > 1
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._client: Any = None
+        self._sem: asyncio.Semaphore | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="codealign-openai", daemon=True)
+        self._thread.start()
+        try:
+            self._sync(self._open())
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._loop is None:
+            return
+        if self._client is not None:
+            # Closing a broken connection pool must not mask the error that got us here.
+            with contextlib.suppress(Exception):
+                self._sync(self._client.aclose())
+            self._client = None
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._loop.close()
+        self._loop = None
+        self._loaded = False
+
+    def _sync(self, coro: Any) -> Any:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def _headers(self) -> dict[str, str]:
+        key = os.environ.get(self.config.api_key_env)
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    async def _open(self) -> None:
+        import httpx
+
+        limit = self.config.max_in_flight
+        self._client = httpx.AsyncClient(
+            headers=self._headers(),
+            timeout=httpx.Timeout(self.config.timeout, connect=min(self.config.timeout, 30.0)),
+            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+        )
+        self._sem = asyncio.Semaphore(limit)
+        await self._check_server()
+
+    async def _check_server(self) -> None:
+        """Fail at once, in one line, on a wrong URL, a refused key or a model the server does not serve."""
+        import httpx
+
+        url = f"{self.base_url}/models"
+        try:
+            resp = await self._client.get(url, timeout=min(self.config.timeout, 30.0))
+        except httpx.TransportError as exc:
+            raise BackendError(
+                f"cannot reach {self.base_url} ({type(exc).__name__}): is the server running, and is base_url right?"
+            ) from None
+        if resp.status_code in (401, 403):
+            raise BackendError(f"{self.base_url} refused the request (HTTP {resp.status_code}): "
+                               f"set ${self.config.api_key_env} to a valid API key")
+        if resp.status_code == 404:
+            raise BackendError(f"{url} not found (HTTP 404): check base_url (OpenAI-compatible servers "
+                               "usually answer under /v1)")
+        if resp.status_code != 200:
+            return  # some servers have no usable /models; the first real call will tell
+        try:
+            served = [m.get("id") for m in resp.json().get("data", []) if isinstance(m, dict)]
+        except (ValueError, AttributeError):
+            return
+        if served and self.config.model not in served:
+            shown = ", ".join(str(s) for s in served[:10]) + (" ..." if len(served) > 10 else "")
+            raise BackendError(f"model {self.config.model!r} is not served by {self.base_url}; it serves: {shown}")
+
+    # --- generation ------------------------------------------------------------------------------------------
+
+    def _generate(self, jobs: list[Job]) -> Iterator[JobResult]:
+        done = object()
+        results: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+        async def main() -> None:
+            try:
+                await self._run(jobs, results.put)
+            except BaseException as exc:  # handed to the consuming thread, which re-raises
+                results.put(exc)
+            finally:
+                results.put(done)
+
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(main(), self._loop)
+        try:
+            while True:
+                item = results.get()
+                if item is done:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            if not future.done():
+                future.cancel()
+
+    async def _run(self, jobs: list[Job], put: Callable[[JobResult], None]) -> None:
+        todo = iter(jobs)
+
+        async def worker() -> None:
+            for job in todo:
+                put(await self._job(job))
+
+        tasks = [asyncio.ensure_future(worker()) for _ in range(min(len(jobs), self.config.max_in_flight))]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _job(self, job: Job) -> JobResult:
+        started = time.perf_counter()
+        res = JobResult(job, calls=0)
+        request = job.request
+        seeded = request.options.seed is not None
+        if seeded or len(job.samples) == 1 or self.honours_n is False:
+            groups = [((i,), seed) for i, seed in zip(job.samples, job.seeds, strict=True)]
+        else:
+            groups = [(job.samples, None)]
+        outcomes = await asyncio.gather(*(self._call(request, g, s) for g, s in groups), return_exceptions=True)
+        retry: list[int] = []
+        for (group, _), outcome in zip(groups, outcomes, strict=True):
+            res.calls += 1
+            if isinstance(outcome, _CallFailed):
+                res.error = res.error or str(outcome)
+                continue
+            if isinstance(outcome, BaseException):
+                raise outcome
+            choices, prompt_tokens = outcome
+            res.prompt_tokens = max(res.prompt_tokens, prompt_tokens)
+            if len(group) > 1:
+                self.honours_n = len(choices) >= len(group)
+            for i, (completion, tokens) in zip(group, choices, strict=False):
+                res.completions[i] = completion.model_copy(update={"index": i})
+                res.completion_tokens[i] = tokens
+            retry.extend(group[len(choices):])
+        if retry:
+            # The server ignored `n`: ask for the rest one sample per call.
+            more = await asyncio.gather(*(self._call(request, (i,), None) for i in retry), return_exceptions=True)
+            for i, outcome in zip(retry, more, strict=True):
+                res.calls += 1
+                if isinstance(outcome, _CallFailed):
+                    res.error = res.error or str(outcome)
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+                elif outcome[0]:
+                    completion, tokens = outcome[0][0]
+                    res.completions[i] = completion.model_copy(update={"index": i})
+                    res.completion_tokens[i] = tokens
+                else:
+                    res.error = res.error or "the server returned no choices"
+        res.latency = time.perf_counter() - started
+        return res
+
+    async def _call(self, request: Request, group: tuple[int, ...], seed: int | None
+                    ) -> tuple[list[tuple[Completion, int]], int]:
+        path, payload = build_payload(self.config, request, len(group), seed)
+        body = await self._post(path, payload)
+        return parse_choices(body, request)
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        import httpx
+
+        assert self._sem is not None
+        url = self.base_url + path
+        attempt = 0
+        while True:
+            wait: float | None = None
+            try:
+                async with self._sem:
+                    resp = await self._client.post(url, json=payload)
+                status = resp.status_code
+                if status == 200:
+                    try:
+                        body = resp.json()
+                    except ValueError:
+                        body = None
+                    if isinstance(body, dict) and "choices" in body:
+                        return body
+                    problem = "the server answered 200 without choices"
+                elif status in (401, 403):
+                    raise BackendError(f"{self.base_url} refused the request (HTTP {status}): "
+                                       f"set ${self.config.api_key_env} to a valid API key")
+                elif status == 404:
+                    raise BackendError(f"{url}: HTTP 404 ({_server_message(resp)}): check `model` and `base_url`")
+                elif status in _RETRY_STATUS or status >= 500:
+                    problem = f"HTTP {status}: {_server_message(resp)}"
+                    wait = _retry_after(resp.headers.get("retry-after"))
+                else:
+                    raise _CallFailed(f"HTTP {status}: {_server_message(resp)}")
+            except httpx.TimeoutException:
+                problem = f"no answer within {self.config.timeout:g}s"
+            except httpx.TransportError as exc:
+                problem = f"connection error ({type(exc).__name__})"
+            attempt += 1
+            if attempt > self.config.max_retries:
+                raise _CallFailed(f"{problem} (gave up after {attempt} attempts)")
+            if wait is None:
+                wait = self.config.retry_backoff * 2 ** (attempt - 1) * (0.5 + random.random())
+            await asyncio.sleep(min(wait, _MAX_SLEEP))

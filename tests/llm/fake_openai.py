@@ -1,0 +1,138 @@
+"""A small OpenAI-compatible HTTP server on 127.0.0.1 for tests: deterministic answers and scripted faults.
+
+It speaks real HTTP/1.1 over a socket (keep-alive, Content-Length), so the client under test runs unchanged. Each
+sample's text is a hash of (prompt, seed, choice index), so a seeded request always gets the same text. `faults` is a
+list of actions consumed one per POST: "ok", "429" (with Retry-After), "500", "drop" (close without answering),
+"slow" (answer after `slow_delay` seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+import time
+from typing import Any
+
+
+def expected_text(prompt: str, seed: int | None, choice: int = 0) -> str:
+    return "ans-" + hashlib.sha256(f"{prompt}|{seed}|{choice}".encode()).hexdigest()[:12]
+
+
+class FakeOpenAI:
+    def __init__(
+        self,
+        model: str = "fake-model",
+        delay: float = 0.0,
+        ignore_n: bool = False,
+        faults: list[str] | None = None,
+        retry_after: float = 0.3,
+        slow_delay: float = 2.0,
+        suffix: str = "",
+    ) -> None:
+        self.model = model
+        self.delay = delay
+        self.ignore_n = ignore_n
+        self.faults = list(faults or [])
+        self.retry_after = retry_after
+        self.slow_delay = slow_delay
+        self.suffix = suffix  # appended to every text, e.g. to test client-side stop cutting
+        self.posts: list[dict[str, Any]] = []
+        self.auth: list[str] = []
+        self.post_times: list[float] = []
+        self.lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> FakeOpenAI:
+        self._thread.start()
+        server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop
+        ).result()
+        self._server = server
+        self.port = server.sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        async def stop() -> None:
+            self._server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(stop(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return
+                method, path, _ = line.decode().split(" ", 2)
+                length = 0
+                while True:
+                    header = await reader.readline()
+                    if header in (b"\r\n", b"\n", b""):
+                        break
+                    name, _, value = header.decode().partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value.strip())
+                    if name.strip().lower() == "authorization":
+                        self.auth.append(value.strip())
+                body = await reader.readexactly(length) if length else b""
+                answer = await self._answer(method, path, body)
+                if answer is None:
+                    writer.transport.abort()
+                    return
+                status, headers, payload = answer
+                raw = json.dumps(payload).encode()
+                head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(raw)}\r\n"
+                head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+                writer.write(head.encode() + b"\r\n" + raw)
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            return
+        finally:
+            writer.close()
+
+    async def _answer(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], Any] | None:
+        if method == "GET" and path == "/v1/models":
+            return 200, {}, {"object": "list", "data": [{"id": self.model, "object": "model"}]}
+        if method != "POST" or path not in ("/v1/completions", "/v1/chat/completions"):
+            return 404, {}, {"error": {"message": f"no route {path}"}}
+        req = json.loads(body)
+        with self.lock:
+            self.posts.append(req)
+            self.post_times.append(time.monotonic())
+            action = self.faults.pop(0) if self.faults else "ok"
+        if action == "drop":
+            return None
+        if action == "429":
+            return 429, {"Retry-After": str(self.retry_after)}, {"error": {"message": "rate limited"}}
+        if action == "500":
+            return 500, {}, {"error": {"message": "internal error"}}
+        await asyncio.sleep(self.slow_delay if action == "slow" else self.delay)
+        if req.get("model") != self.model:
+            return 404, {}, {"error": {"message": f"The model `{req.get('model')}` does not exist."}}
+        chat = path.endswith("chat/completions")
+        prompt = json.dumps(req["messages"]) if chat else req["prompt"]
+        n = 1 if self.ignore_n else int(req.get("n", 1))
+        choices = []
+        for i in range(n):
+            text = expected_text(prompt, req.get("seed"), i) + self.suffix
+            reason = "length" if req.get("max_tokens", 16) < 4 else "stop"
+            choice = {"index": i, "finish_reason": reason}
+            choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
+            choices.append(choice)
+        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": 3 * n, "total_tokens": 0}
+        return 200, {}, {"id": "x", "object": "text_completion", "choices": choices, "usage": usage}

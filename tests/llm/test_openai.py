@@ -1,0 +1,149 @@
+"""The openai backend against real HTTP servers on 127.0.0.1: answers, cache, retries and clear errors."""
+
+import time
+
+import pytest
+
+from codealign.cache import Cache
+from codealign.errors import BackendError, ConfigError
+from codealign.llm import ChatMessage, Request, SamplingOptions, derive_seed, load_backend
+from tests.llm.fake_openai import FakeOpenAI, expected_text
+
+
+def _backend(server, cache=None, **kw):
+    config = {"type": "openai", "model": server.model, "base_url": server.base_url, "retry_backoff": 0.05, **kw}
+    return load_backend(config, cache)
+
+
+def test_completion_and_chat_answers_follow_the_seed(tmp_path):
+    with FakeOpenAI() as server, _backend(server) as backend:
+        reqs = [
+            Request(prompt="def f(x):", options=SamplingOptions(n=3, seed=7)),
+            Request(messages=(ChatMessage(role="user", content="hi"),), options=SamplingOptions(seed=1)),
+        ]
+        completion, chat = backend.generate(reqs)
+        assert completion.error is None and chat.error is None
+        assert [c.text for c in completion.completions] == [
+            expected_text("def f(x):", derive_seed(7, i)) for i in range(3)
+        ]
+        assert [c.index for c in completion.completions] == [0, 1, 2]
+        assert chat.completions[0].text == expected_text('[{"role": "user", "content": "hi"}]', 1)
+        paths = {p.get("prompt") is not None for p in server.posts}
+        assert paths == {True, False}
+        assert completion.usage.completion_tokens == 9
+        usage = backend.usage.as_dict()
+        assert usage["requests"] == 2 and usage["backend_calls"] == 4 and usage["samples_generated"] == 4
+
+
+def test_second_identical_run_makes_no_calls_and_missing_samples_are_topped_up(tmp_path):
+    cache = Cache(tmp_path)
+    reqs = [Request(prompt=f"p{i}", options=SamplingOptions(n=2, seed=i)) for i in range(5)]
+    with FakeOpenAI() as server:
+        with _backend(server, cache) as backend:
+            first = backend.generate(reqs)
+        calls = len(server.posts)
+        assert calls == 10
+        with _backend(server, cache) as backend:
+            second = backend.generate(reqs)
+            assert backend.usage.as_dict()["cache_hits"] == 10
+        assert len(server.posts) == calls
+        assert [r.completions for r in second] == [r.completions for r in first]
+        assert all(r.cached == 2 for r in second)
+        # Asking for n=5 of the same request asks only for samples 2..4, with their own seeds.
+        with _backend(server, cache) as backend:
+            (more,) = backend.generate([Request(prompt="p0", options=SamplingOptions(n=5, seed=0))])
+        new = server.posts[calls:]
+        assert sorted(p["seed"] for p in new) == sorted(derive_seed(0, i) for i in (2, 3, 4))
+        assert more.cached == 2 and [c.text for c in more.completions[:2]] == [c.text for c in first[0].completions]
+
+
+def test_unseeded_n_goes_in_one_call_and_servers_that_ignore_n_get_separate_calls():
+    with FakeOpenAI() as server, _backend(server) as backend:
+        (res,) = backend.generate([Request(prompt="x", options=SamplingOptions(n=4))])
+        assert len(res.completions) == 4 and len(server.posts) == 1 and server.posts[0]["n"] == 4
+    with FakeOpenAI(ignore_n=True) as server, _backend(server) as backend:
+        results = backend.generate([Request(prompt=f"x{i}", options=SamplingOptions(n=4)) for i in range(3)])
+        assert all(len(r.completions) == 4 and r.error is None for r in results)
+        assert backend.honours_n is False
+        # Learnt once: later requests are sent as n=1 calls only.
+        assert len(server.posts) <= 3 * 4 + 3
+
+
+def test_retries_on_429_500_and_dropped_connections():
+    faults = ["429", "500", "drop", "500"]
+    with FakeOpenAI(faults=faults, retry_after=0.4) as server, _backend(server, max_in_flight=1) as backend:
+        started = time.monotonic()
+        (res,) = backend.generate([Request(prompt="q", options=SamplingOptions(seed=3))])
+        assert res.error is None and res.completions[0].text == expected_text("q", 3)
+        assert len(server.posts) == 5
+        # Retry-After was honoured: the second attempt came at least 0.4 s after the 429.
+        assert server.post_times[1] - server.post_times[0] >= 0.39
+        assert time.monotonic() - started < 10
+
+
+def test_slow_responses_time_out_and_final_failure_is_recorded_not_raised(tmp_path):
+    cache = Cache(tmp_path)
+    with FakeOpenAI(faults=["slow"] * 3, slow_delay=3.0) as server:
+        with _backend(server, cache, timeout=0.5, max_retries=1) as backend:
+            results = backend.generate([
+                Request(prompt="a", options=SamplingOptions(seed=1)),
+                Request(prompt="b", options=SamplingOptions(seed=2)),
+            ])
+        failed = [r for r in results if r.error]
+        assert failed and all("0.5s" in r.error and "2 attempts" in r.error for r in failed)
+        assert all(r.completions == [] for r in failed)
+        assert backend.usage.as_dict()["errors"] == len(failed)
+        # Failures are not cached: a rerun asks again and now succeeds.
+        with _backend(server, cache) as backend:
+            again = backend.generate([Request(prompt="a", options=SamplingOptions(seed=1))])
+        assert again[0].error is None and again[0].completions[0].text == expected_text("a", 1)
+
+
+def test_client_cuts_at_stop_strings_when_the_server_does_not():
+    with FakeOpenAI(suffix="\n## Example 2\nmore") as server, _backend(server) as backend:
+        (res,) = backend.generate([Request(prompt="p", options=SamplingOptions(seed=5, stop=("## Example",)))])
+        assert res.completions[0].text == expected_text("p", 5) + "\n"
+        assert res.completions[0].finish_reason == "stop"
+        assert server.posts[0]["stop"] == ["## Example"]
+
+
+def test_clear_one_line_errors_for_wrong_url_missing_model_and_bad_options():
+    with FakeOpenAI() as server:
+        port = server.port
+        wrong_model = load_backend({"type": "openai", "model": "nope", "base_url": server.base_url})
+        with pytest.raises(BackendError, match="'nope' is not served .* it serves: fake-model"):
+            wrong_model.generate([Request(prompt="x")])
+        no_v1 = load_backend({"type": "openai", "model": "fake-model", "base_url": f"http://127.0.0.1:{port}"})
+        with pytest.raises(BackendError, match="HTTP 404.*/v1"):
+            no_v1.generate([Request(prompt="x")])
+    dead = load_backend({"type": "openai", "model": "m", "base_url": f"http://127.0.0.1:{port}/v1"})
+    with pytest.raises(BackendError, match="cannot reach .* is the server running"):
+        dead.generate([Request(prompt="x")])
+    with pytest.raises(ConfigError, match="needs base_url"):
+        load_backend({"type": "openai", "model": "m"})
+    with pytest.raises(ConfigError, match="max_in_fligth: unknown key"):
+        load_backend({"type": "openai", "model": "m", "base_url": "http://x/v1", "max_in_fligth": 3})
+    with pytest.raises(ConfigError, match="unknown backend 'opneai'"):
+        load_backend({"type": "opneai", "model": "m"})
+
+
+def test_api_key_comes_from_the_named_environment_variable(monkeypatch):
+    monkeypatch.setenv("MY_KEY", "sk-test-123")
+    with FakeOpenAI() as server, _backend(server, api_key_env="MY_KEY") as backend:
+        backend.generate([Request(prompt="x")])
+        assert server.auth and set(server.auth) == {"Bearer sk-test-123"}
+    with FakeOpenAI() as server, _backend(server) as backend:
+        backend.generate([Request(prompt="x")])
+        assert server.auth == []
+
+
+def test_replay_answers_from_the_cache_and_fails_clearly_on_a_miss(tmp_path):
+    cache = Cache(tmp_path)
+    req = Request(prompt="hello", options=SamplingOptions(n=2, seed=9))
+    with FakeOpenAI() as server, _backend(server, cache) as backend:
+        (original,) = backend.generate([req])
+    replay = load_backend({"type": "replay", "model": "fake-model"}, cache)
+    (again,) = replay.generate([req])
+    assert again.completions == original.completions and again.cached == 2
+    with pytest.raises(BackendError, match="replay: 1 samples of 1 requests .* not in"):
+        replay.generate([Request(prompt="other", options=SamplingOptions(seed=9))])
