@@ -105,9 +105,7 @@ BACKENDS.register("transformers", "codealign.llm.transformers_backend:Transforme
 BACKENDS.register("vllm", "codealign.llm.vllm_backend:VLLMBackend", extra="vllm", requires=("vllm",), summary="in-process vLLM")
 
 # --- methods (codealign.synth) ---
-METHODS.register(
-    "selfcodealign", "codealign.synth.selfcodealign:SelfCodeAlign", summary="SelfCodeAlign: seed -> concepts -> task -> response+tests"
-)
+METHODS.register("selfcodealign", "codealign.synth.selfcodealign:SelfCodeAlign", summary="SelfCodeAlign: seed -> concepts -> task -> response+tests")
 
 # --- metrics (codealign.measure) ---
 

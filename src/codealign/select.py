@@ -1,0 +1,328 @@
+"""Selection: from executed samples to one validated example per instruction, plus DPO preference pairs.
+
+`select(items, options)` takes an (instruction, sample, outcome) triple for *every* sample the response stage
+produced. A sample that was not executed (its `program()` was a ParseError, so the runner skipped it) comes with
+`outcome=None`; selection re-derives the reason and counts it under "format". Filters run in this order, each
+counted with its reasons, and every removed record lands in `rejected` with a short reason:
+
+  format            exactly one response/tests split (checked by the parser), code on both sides, an assert in the
+                    tests, tests that run something, no placeholder code ("your code here", TODO, stub bodies)
+  passing           the program passed in the sandbox (reasons: the outcome status, or "not_executed")
+  test_quality      at least one reachable assert exercises a name the solution defines ("trivial_tests")
+  one_per_instruction  shuffle (fixed seed), then the first passing sample per instruction; exact duplicates
+                    of an instruction's or a response's text (whitespace ignored) are dropped too
+  too_long          instructions over `max_instruction_words` words
+  diversity         one example per set of defined function/class names ("duplicate_names")
+  near_dedup:*      MinHash near-dedup of instructions, responses (without tests) and code skeletons
+  decontamination   n-gram and substring matches against the shipped benchmarks ("contaminated:<benchmark>")
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import Field
+
+from codealign.config import StrictModel
+from codealign.records import Record
+from codealign.sandbox.types import Outcome, Status
+from codealign.synth import code as codeutil
+
+Item = tuple[Record, Record, "Outcome | None"]
+DedupField = Literal["instruction", "response", "skeleton"]
+# Executed and wrong: what a DPO "rejected" answer may be. Sandbox errors are never the program's fault.
+FAILING = (Status.FAILED, Status.TIMEOUT, Status.MEMORY, Status.SYNTAX, Status.CRASHED)
+_ALPHA_LINE = re.compile(r"^\s*[A-Za-z_]")
+_NOT_RUNNING = re.compile(r"^\s*(def|class|import|from|async\s+def|@)\b")
+
+
+class SelectionOptions(StrictModel):
+    """How samples are selected; the defaults follow SelfCodeAlign, plus the test-quality gate."""
+
+    max_instruction_words: int = Field(200, ge=1, description="drop instructions longer than this")
+    test_quality_gate: bool = Field(True, description="reject tests that never exercise the solution")
+    diversify_names: bool = Field(True, description="keep one example per set of defined function/class names")
+    dedup_threshold: float | None = Field(0.7, gt=0.0, le=1.0, description="MinHash Jaccard threshold; null = off")
+    dedup_fields: tuple[DedupField, ...] = ("instruction", "response", "skeleton")
+    dedup_num_perm: int = Field(256, ge=16)
+    dedup_ngram: int = Field(5, ge=1, description="word n-gram size of the MinHash shingles")
+    decontaminate: bool = True
+    benchmarks: tuple[str, ...] = ("humaneval",)
+    decontam_ngram: int = Field(10, ge=1)
+    shuffle_seed: int = Field(6666, description="seed of the shuffle that picks one passing sample per instruction")
+    pairs: bool = Field(True, description="make DPO pairs from kept and failing samples of the same instruction")
+
+
+@dataclass
+class Selection:
+    kept: list[Item] = field(default_factory=list)
+    rejected: list[tuple[Record, str]] = field(default_factory=list)
+    counts: dict[str, dict[str, Any]] = field(default_factory=dict)  # filter -> {in, out, by_reason}, in order
+    pairs: list[dict[str, Any]] = field(default_factory=list)
+    pass_rates: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def sft_rows(self) -> list[dict[str, Any]]:
+        return [sft_row(*item) for item in self.kept]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checks on one sample
+
+
+def format_reason(data: dict[str, Any]) -> str | None:
+    """Why a sample's text cannot be a training example, before running it; None when it is well formed."""
+    solution, tests = data.get("solution") or "", data.get("tests") or ""
+    if not codeutil.code_blocks(solution):
+        return "format:no_code"
+    test_code = codeutil.join_blocks(tests)
+    if not test_code.strip():
+        return "format:no_tests"
+    if "assert" not in test_code:
+        return "format:no_assert"
+    lines = [line for line in test_code.splitlines() if _ALPHA_LINE.match(line)]
+    if lines and all(_NOT_RUNNING.match(line) for line in lines):
+        return "format:tests_never_run"
+    code = codeutil.join_blocks(solution)
+    if codeutil.placeholder(solution + "\n" + tests, code + "\n\n" + test_code):
+        return "format:placeholder"
+    return None
+
+
+def _passing_reason(outcome: Outcome | None) -> str | None:
+    if outcome is None:
+        return "not_executed"
+    return None if outcome.status is Status.PASSED else outcome.status.value
+
+
+def _quality_reason(sample: Record) -> str | None:
+    code, tests = codeutil.program_parts(sample.data["solution"], sample.data["tests"])
+    return "trivial_tests" if codeutil.test_quality(code, tests) else None
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The funnel
+
+
+class _Funnel:
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, Any]] = {}
+        self.rejected: list[tuple[Record, str]] = []
+
+    def apply(self, name: str, items: list[Item], judge: Callable[[Item], str | None]) -> list[Item]:
+        kept: list[Item] = []
+        reasons: Counter[str] = Counter()
+        for item in items:
+            reason = judge(item)
+            if reason is None:
+                kept.append(item)
+            else:
+                reasons[reason] += 1
+                self.rejected.append((item[1], reason))
+        self.counts[name] = {"in": len(items), "out": len(kept), "by_reason": dict(sorted(reasons.items()))}
+        return kept
+
+    def mask(self, name: str, items: list[Item], keep: list[bool], reason: str) -> list[Item]:
+        verdict = iter(keep)
+        return self.apply(name, items, lambda _: None if next(verdict) else reason)
+
+
+def _one_per_instruction() -> Callable[[Item], str | None]:
+    seen_ids: set[str] = set()
+    seen_instructions: set[str] = set()
+    seen_responses: set[str] = set()
+
+    def judge(item: Item) -> str | None:
+        instruction, sample, _ = item
+        if instruction.id in seen_ids:
+            return "other_sample_kept"
+        text_key, response_key = _squash(instruction.data["instruction"]), _squash(sample.data["solution"])
+        if text_key in seen_instructions:
+            return "duplicate_instruction"
+        if response_key in seen_responses:
+            return "duplicate_response"
+        seen_ids.add(instruction.id)
+        seen_instructions.add(text_key)
+        seen_responses.add(response_key)
+        return None
+
+    return judge
+
+
+# An entry point's name says nothing about what a program does; counting it would leave one program per run.
+_ENTRY_POINTS = frozenset({"main"})
+
+
+def _names_key(item: Item) -> frozenset[str] | None:
+    code, _ = codeutil.program_parts(item[1].data["solution"], "")
+    names = codeutil.defined_names(code)
+    if names is None:
+        return None
+    key = frozenset({f"def:{n}" for n in names[0] - _ENTRY_POINTS} | {f"class:{n}" for n in names[1]})
+    return key or None  # scripts without definitions have no name set to compare
+
+
+def _dedup_text(item: Item, what: DedupField) -> str:
+    instruction, sample, _ = item
+    if what == "instruction":
+        return instruction.data["instruction"]
+    if what == "response":
+        return sample.data["solution"]
+    code, _ = codeutil.program_parts(sample.data["solution"], "")
+    return codeutil.skeleton(code)
+
+
+def _near_dedup_mask(texts: list[str], options: SelectionOptions) -> list[bool]:
+    from codealign.curate.dedup import near_dedup_mask
+
+    present = [i for i, text in enumerate(texts) if text.strip()]
+    mask = [True] * len(texts)
+    # Empty texts (a skeleton of a script with no definitions) say nothing about duplication: always kept.
+    verdicts = near_dedup_mask(
+        [texts[i] for i in present], options.dedup_threshold or 1.0, options.dedup_num_perm, options.dedup_ngram
+    )
+    for i, keep in zip(present, verdicts, strict=True):
+        mask[i] = keep
+    return mask
+
+
+def select(items: Iterable[Item], options: SelectionOptions | None = None) -> Selection:
+    """Pick one validated (instruction, sample, outcome) per instruction; count every removal; make DPO pairs."""
+    options = options or SelectionOptions()
+    everything = list(items)
+    funnel = _Funnel()
+    formatted = funnel.apply("format", everything, lambda it: format_reason(it[1].data))
+    passing = funnel.apply("passing", formatted, lambda it: _passing_reason(it[2]))
+    if options.test_quality_gate:
+        passing = funnel.apply("test_quality", passing, lambda it: _quality_reason(it[1]))
+    # Sort first so that the choice depends only on the samples, never on the order the runner read them in.
+    ordered = sorted(passing, key=lambda it: it[1].id)
+    random.Random(options.shuffle_seed).shuffle(ordered)
+    current = funnel.apply("one_per_instruction", ordered, _one_per_instruction())
+    limit = options.max_instruction_words
+    current = funnel.apply(
+        "too_long", current, lambda it: "too_long" if len(it[0].data["instruction"].split()) > limit else None
+    )
+    if options.diversify_names:
+        seen: set[frozenset[str]] = set()
+
+        def diverse(item: Item) -> str | None:
+            key = _names_key(item)
+            if key is None:
+                return None
+            if key in seen:
+                return "duplicate_names"
+            seen.add(key)
+            return None
+
+        current = funnel.apply("diversity", current, diverse)
+    if options.dedup_threshold is not None:
+        for what in options.dedup_fields:
+            mask = _near_dedup_mask([_dedup_text(it, what) for it in current], options)
+            current = funnel.mask(f"near_dedup:{what}", current, mask, f"near_duplicate:{what}")
+    if options.decontaminate:
+        from codealign.curate.decontam import Decontaminator
+
+        finder = Decontaminator(benchmarks=options.benchmarks, ngram=options.decontam_ngram)
+
+        def clean(item: Item) -> str | None:
+            instruction, sample, _ = item
+            text = "\n".join((instruction.data["instruction"], sample.data["solution"], sample.data["tests"]))
+            matches = finder.find(text)
+            return f"contaminated:{matches[0].benchmark}" if matches else None
+
+        current = funnel.apply("decontamination", current, clean)
+    selection = Selection(kept=current, rejected=funnel.rejected, counts=funnel.counts)
+    selection.pass_rates = pass_rates(everything)
+    if options.pairs:
+        selection.pairs = preference_pairs(current, everything)
+    return selection
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Outputs
+
+
+def preference_pairs(kept: list[Item], everything: Iterable[Item]) -> list[dict[str, Any]]:
+    """One DPO row per kept instruction that also has a well-formed, executed, failing sample.
+
+    The rejected answer is chosen deterministically: a plain failure before a timeout/crash, then the lowest
+    sample index, then the sample id.
+    """
+    failing: dict[str, list[tuple[Record, Outcome]]] = {}
+    for instruction, sample, outcome in everything:
+        if outcome is None or outcome.status not in FAILING or format_reason(sample.data):
+            continue
+        failing.setdefault(instruction.id, []).append((sample, outcome))
+    rows = []
+    for instruction, chosen, _ in kept:
+        candidates = [
+            (s, o) for s, o in failing.get(instruction.id, []) if _squash(s.data["solution"]) != _squash(chosen.data["solution"])
+        ]
+        if not candidates:
+            continue
+        rejected, outcome = min(
+            candidates, key=lambda c: (c[1].status is not Status.FAILED, c[0].data.get("sample_index", 0), c[0].id)
+        )
+        rows.append(
+            {
+                "prompt": instruction.data["instruction"],
+                "chosen": chosen.data["solution"],
+                "rejected": rejected.data["solution"],
+                "instruction_id": instruction.id,
+                "chosen_id": chosen.id,
+                "rejected_id": rejected.id,
+                "rejected_status": outcome.status.value,
+            }
+        )
+    return rows
+
+
+def pass_rates(items: Iterable[Item]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Samples, executed samples and passing samples by instruction category and difficulty."""
+    table: dict[str, dict[str, dict[str, Any]]] = {"category": {}, "difficulty": {}}
+    for instruction, _, outcome in items:
+        executed = outcome is not None and outcome.status is not Status.SANDBOX_ERROR
+        for prop in table:
+            value = str(instruction.data.get(prop, "unknown"))
+            row = table[prop].setdefault(value, {"samples": 0, "executed": 0, "passed": 0})
+            row["samples"] += 1
+            row["executed"] += int(executed)
+            row["passed"] += int(outcome is not None and outcome.status is Status.PASSED)
+    for rows in table.values():
+        for row in rows.values():
+            row["pass_rate"] = round(row["passed"] / row["executed"], 4) if row["executed"] else None
+    return {prop: dict(sorted(rows.items())) for prop, rows in table.items()}
+
+
+def sft_row(instruction: Record, sample: Record, outcome: Outcome | None) -> dict[str, Any]:
+    """A training example: the response without its tests, the tests in their own field, lineage and provenance."""
+    data = instruction.data
+    execution = None
+    if outcome is not None:
+        execution = {"status": outcome.status.value, "duration": outcome.duration, "program": outcome.id}
+    return {
+        "instruction": data["instruction"],
+        "response": sample.data["solution"],
+        "tests": sample.data["tests"],
+        "category": data.get("category"),
+        "difficulty": data.get("difficulty"),
+        "language": data.get("language"),
+        "concepts": data.get("concepts"),
+        "lineage": {
+            "instruction": instruction.id,
+            "instruction_parents": list(instruction.parents),
+            "sample": sample.id,
+            "sample_index": sample.data.get("sample_index"),
+            "execution": execution,
+        },
+        "provenance": {"instruction": instruction.provenance, "response": sample.provenance},
+    }
