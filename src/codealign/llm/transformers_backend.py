@@ -1,0 +1,190 @@
+"""In-process Hugging Face causal LM: any local path or hub id, CPU or GPU, batched, chat template or raw prompt.
+
+Decoding is our own short loop over the model's KV cache rather than `model.generate`, because each sequence in a
+batch needs its own random generator: sample i of a request seeded with s draws only from `derive_seed(s, i)`, so its
+text does not depend on what else shares the batch, and a resumed run reproduces an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codealign.errors import BackendError
+from codealign.llm.backend import Backend, Job, JobResult
+from codealign.llm.base import Completion, Request
+
+_LOCAL_PREFIXES = ("/", "./", "../", "~")
+
+
+@dataclass
+class _Row:
+    """One sequence to decode: one sample of one job."""
+
+    job: int
+    sample: int
+    seed: int
+    ids: list[int]
+    temperature: float
+    top_p: float
+    max_tokens: int
+    stop: tuple[str, ...]
+    out: list[int] = field(default_factory=list)
+    finish: str | None = None
+
+
+class TransformersBackend(Backend):
+    name = "transformers"
+
+    def load(self) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        model_id = self.config.model
+        if model_id.startswith(_LOCAL_PREFIXES) and not Path(model_id).expanduser().exists():
+            raise BackendError(f"model path not found: {model_id}")
+        device = self.config.device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype: Any = self.config.dtype
+        if dtype == "auto":
+            dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        else:
+            dtype = getattr(torch, dtype, None)
+            if not isinstance(dtype, torch.dtype):
+                raise BackendError(f"unknown dtype {self.config.dtype!r}: use float32, bfloat16, float16 or auto")
+        kwargs = {"revision": self.config.revision, "trust_remote_code": self.config.trust_remote_code}
+        local = Path(model_id).expanduser()
+        source = str(local) if local.exists() else model_id
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+            self.model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
+        except (OSError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BackendError(f"cannot load model {model_id!r}: {first}") from None
+        self.model.to(device).eval()
+        self.device = device
+        self._torch = torch
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        if self.tokenizer.eos_token_id is not None:
+            eos_ids.add(self.tokenizer.eos_token_id)
+        self.eos_ids = eos_ids
+        pad = self.tokenizer.pad_token_id
+        self.pad_id = pad if pad is not None else (min(eos_ids) if eos_ids else 0)
+
+    def close(self) -> None:
+        if getattr(self, "model", None) is not None:
+            self.model = None
+            torch = getattr(self, "_torch", None)
+            if torch is not None and torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        self._loaded = False
+
+    def encode(self, request: Request) -> list[int]:
+        """The prompt's token ids: the raw prompt in completion mode, the chat template applied in chat mode."""
+        if request.prompt is not None:
+            return list(self.tokenizer(request.prompt)["input_ids"])
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise BackendError(f"model {self.config.model!r} has no chat template: use completion mode (prompt=...)")
+        messages = [m.model_dump() for m in request.messages or ()]
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _generate(self, jobs: list[Job]) -> Iterator[JobResult]:
+        results = [JobResult(job, calls=0) for job in jobs]
+        left = [len(job.samples) for job in jobs]
+        rows: list[_Row] = []
+        for j, job in enumerate(jobs):
+            ids = self.encode(job.request)
+            results[j].prompt_tokens = len(ids)
+            opts = job.request.options
+            for sample, seed in zip(job.samples, job.seeds, strict=True):
+                # An unseeded sample still gets a seed of its own; it is just not reproducible.
+                seed = seed if seed is not None else random.SystemRandom().randrange(2**31 - 1)
+                rows.append(_Row(j, sample, seed, ids, opts.temperature, opts.top_p, opts.max_tokens, opts.stop))
+        # Similar lengths together waste less padding; the order does not change any text.
+        rows.sort(key=lambda r: (len(r.ids), r.max_tokens), reverse=True)
+        size = self.config.batch_size
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            began = time.perf_counter()
+            self._decode(batch)
+            spent = time.perf_counter() - began
+            touched: set[int] = set()
+            for row in batch:
+                res = results[row.job]
+                text = self.tokenizer.decode(row.out, skip_special_tokens=True)
+                cut = min((i for i in (text.find(s) for s in row.stop if s) if i >= 0), default=-1)
+                if cut >= 0:
+                    text, row.finish = text[:cut], "stop"
+                res.completions[row.sample] = Completion(text=text, finish_reason=row.finish or "length",
+                                                         index=row.sample)
+                res.completion_tokens[row.sample] = len(row.out)
+                left[row.job] -= 1
+                if row.job not in touched:
+                    res.latency += spent
+                    res.calls += 1
+                    touched.add(row.job)
+            for j in sorted(touched):
+                if left[j] == 0:
+                    yield results[j]
+
+    def _decode(self, rows: list[_Row]) -> None:
+        torch = self._torch
+        dev = self.device
+        width = max(len(r.ids) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for b, row in enumerate(rows):
+            ids[b, width - len(row.ids) :] = torch.tensor(row.ids, dtype=torch.long)
+            mask[b, width - len(row.ids) :] = 1
+        # Left padding: positions count real tokens only, as `generate` does.
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        ids, mask, pos = ids.to(dev), mask.to(dev), pos.to(dev)
+        gens = [torch.Generator(device=dev).manual_seed(r.seed) for r in rows]
+        windows = [max((len(s.encode()) for s in r.stop), default=0) + 2 for r in rows]
+        with torch.inference_mode():
+            out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
+            last = pos[:, -1:]
+            for _ in range(max(r.max_tokens for r in rows)):
+                logits = out.logits[:, -1, :].float()
+                nxt = []
+                for b, row in enumerate(rows):
+                    if row.finish is not None:
+                        nxt.append(self.pad_id)
+                        continue
+                    tok = self._pick(logits[b], row, gens[b])
+                    nxt.append(tok)
+                    if tok in self.eos_ids:
+                        row.finish = "stop"
+                        continue
+                    row.out.append(tok)
+                    if row.stop and any(s in self.tokenizer.decode(row.out[-windows[b] :]) for s in row.stop):
+                        row.finish = "stop"
+                    elif len(row.out) >= row.max_tokens:
+                        row.finish = "length"
+                if all(r.finish is not None for r in rows):
+                    return
+                mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
+                last = last + 1
+                step = torch.tensor(nxt, dtype=torch.long, device=dev)[:, None]
+                out = self.model(input_ids=step, attention_mask=mask, position_ids=last,
+                                 past_key_values=out.past_key_values, use_cache=True)
+
+    def _pick(self, logits: Any, row: _Row, gen: Any) -> int:
+        torch = self._torch
+        if row.temperature == 0:
+            return int(logits.argmax())
+        probs = torch.softmax(logits / row.temperature, dim=-1)
+        if row.top_p < 1.0:
+            sorted_probs, order = torch.sort(probs, descending=True)
+            # Keep the smallest prefix whose mass reaches top_p (always at least the top token).
+            drop = sorted_probs.cumsum(-1) - sorted_probs > row.top_p
+            sorted_probs[drop] = 0.0
+            probs = torch.zeros_like(probs).scatter_(0, order, sorted_probs)
+        return int(torch.multinomial(probs, 1, generator=gen))
