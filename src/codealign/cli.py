@@ -15,6 +15,8 @@ from codealign.errors import CodealignError
 
 # Each module defines `register(app: typer.Typer) -> None`; keep the list in the order `--help` shows it.
 COMMAND_MODULES = [
+    "exec",
+    "evaluate",
 ]
 
 app = typer.Typer(

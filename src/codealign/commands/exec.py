@@ -1,0 +1,41 @@
+"""`codealign exec`: run programs from a JSONL file in the sandbox and write one outcome per program."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+ISOLATION_HELP = "auto (bubblewrap, else namespaces), bwrap, unshare, or none (needs --allow-no-isolation)."
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("exec")
+    def exec_command(
+        programs: Path = typer.Argument(
+            ..., help='JSONL, one {"id", "language", "code", "tests"?, ...} per line.'
+        ),
+        output: Path = typer.Option(
+            ..., "-o", "--output", help="Where to write one outcome per line (JSONL)."
+        ),
+        workers: int = typer.Option(0, "--workers", "-w", help="Parallel workers (0: one per CPU)."),
+        timeout: float = typer.Option(
+            10.0, "--timeout", help="Wall-clock seconds per program, unless its line says."
+        ),
+        memory_mb: int = typer.Option(4096, "--memory-mb", help="Address-space limit per program, in MiB."),
+        cache_dir: Path | None = typer.Option(
+            None, "--cache-dir", help="Cache folder (default $CODEALIGN_CACHE_DIR)."
+        ),
+        no_cache: bool = typer.Option(
+            False, "--no-cache", help="Execute everything; read and store nothing."
+        ),
+        isolation: str = typer.Option("auto", "--isolation", help=ISOLATION_HELP),
+        allow_no_isolation: bool = typer.Option(
+            False, "--allow-no-isolation", help="Run even without namespaces."
+        ),
+    ) -> None:
+        """Execute untrusted programs in the sandbox: typed outcomes, cached, streaming."""
+        from codealign.sandbox.ui import run_exec_command
+
+        run_exec_command(programs, output, workers, timeout, memory_mb, cache_dir, no_cache, isolation,
+                         allow_no_isolation)  # fmt: skip

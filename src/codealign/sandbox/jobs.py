@@ -1,0 +1,129 @@
+"""The `codealign exec` job: programs from a JSONL file through the sandbox, outcomes to a JSONL file, streaming."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from codealign.errors import InputError
+from codealign.records import BadLine
+from codealign.sandbox.types import Limits, Outcome, Program
+
+_FIELDS = {"id", "language", "code", "tests", "timeout", "memory_mb"}
+
+
+@dataclass
+class ExecReport:
+    statuses: Counter = field(default_factory=Counter)
+    cached: int = 0
+    bad_lines: list[BadLine] = field(default_factory=list)
+    isolation: str = ""
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.statuses.values())
+
+
+def count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def read_programs(path: Path, defaults: Limits, bad: list[BadLine]) -> Iterator[Program]:
+    """Programs of a JSONL file, one per line; a malformed line goes to `bad` with its number and is skipped."""
+    if not path.exists():
+        raise InputError(f"programs file not found: {path}")
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError(f"expected a JSON object, got {type(row).__name__}")
+                unknown = set(row) - _FIELDS
+                if unknown:
+                    raise ValueError(
+                        f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_FIELDS))}"
+                    )
+                if not isinstance(row.get("code"), str):
+                    raise ValueError("`code` must be a string")
+                overrides = {k: row[k] for k in ("timeout", "memory_mb") if row.get(k) is not None}
+                limits = Limits(**{**defaults.model_dump(), **overrides}) if overrides else defaults
+                yield Program(
+                    id=str(row.get("id", lineno)),
+                    language=row.get("language") or "python",
+                    code=row["code"],
+                    tests=row.get("tests") or "",
+                    limits=limits,
+                )
+            except json.JSONDecodeError as exc:
+                bad.append(BadLine(str(path), lineno, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                bad.append(BadLine(str(path), lineno, f"{where}: {first['msg']}"))
+            except (ValueError, TypeError) as exc:
+                bad.append(BadLine(str(path), lineno, str(exc)))
+
+
+def outcome_row(outcome: Outcome) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": outcome.id,
+        "outcome": outcome.status.value,
+        "exit_code": outcome.exit_code,
+        "duration": outcome.duration,
+        "cpu_time": outcome.cpu_time,
+        "stdout": outcome.stdout,
+        "stderr": outcome.stderr,
+    }
+    if outcome.error is not None:
+        row["error"] = outcome.error
+    if outcome.error_type is not None:
+        row["error_type"] = outcome.error_type
+    if outcome.cached:
+        row["cached"] = True
+    return row
+
+
+def run_exec(
+    programs_path: str | Path,
+    output: str | Path,
+    sandbox: Any,
+    defaults: Limits,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_bad_line: Callable[[BadLine], None] | None = None,
+) -> ExecReport:
+    """Execute every program; each outcome is written (and flushed) as soon as it is known, so none is lost."""
+    import time
+
+    start = time.monotonic()
+    report = ExecReport(isolation=sandbox.isolation)
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    class _Bad(list):
+        def append(self, item: BadLine) -> None:  # report bad lines as they are met, not at the end
+            super().append(item)
+            if on_bad_line is not None:
+                on_bad_line(item)
+
+    bad = _Bad()
+    with out.open("w", encoding="utf-8") as fh:
+        for outcome in sandbox.run(read_programs(Path(programs_path), defaults, bad)):
+            fh.write(json.dumps(outcome_row(outcome), ensure_ascii=False) + "\n")
+            fh.flush()
+            report.statuses[outcome.status.value] += 1
+            report.cached += outcome.cached
+            if on_outcome is not None:
+                on_outcome(outcome)
+    report.bad_lines = list(bad)
+    report.seconds = time.monotonic() - start
+    return report
