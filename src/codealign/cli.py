@@ -17,6 +17,7 @@ from codealign.errors import CodealignError
 COMMAND_MODULES = [
     "exec",
     "evaluate",
+    "run",
 ]
 
 app = typer.Typer(

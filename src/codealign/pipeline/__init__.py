@@ -1,0 +1,47 @@
+"""The `codealign run` job: RunConfig in, a run directory with SFT and DPO files, a funnel and usage out.
+
+    from codealign.pipeline import RunConfig, run_pipeline
+    funnel = run_pipeline(load_config(RunConfig, "examples/demo.yaml"), cache)
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from codealign.pipeline.config import ExecutionConfig, RunConfig, SeedsConfig
+
+__all__ = ["ExecutionConfig", "RunConfig", "SeedsConfig", "run_pipeline"]
+
+
+def run_pipeline(config: RunConfig, cache: Any, console: Any = None, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) every stage of `config`; returns the funnel. Shows rich progress on `console` when asked."""
+    from codealign.pipeline.finalize import finalize
+    from codealign.pipeline.progress import make_progress
+    from codealign.pipeline.runner import Runner
+    from codealign.runs import RunDir, flatten
+
+    rd = RunDir(config.run_dir)
+    rd.check_and_write_config(config.model_dump(mode="json"), flatten(config.fixed()))
+    started = time.perf_counter()
+    bars = make_progress(console) if progress else None
+    runner = Runner(config, cache, bars)
+    try:
+        if bars is not None:
+            with bars:
+                names = runner.run_stages()
+        else:
+            names = runner.run_stages()
+        funnel = finalize(rd, config, names, runner.stats)
+    finally:
+        runner.close()
+    usage = {
+        "stages": runner.usage,
+        "this_invocation": {
+            "backend": runner.backend_usage(),
+            "seconds": round(time.perf_counter() - started, 3),
+            "resumed_shards": {name: s.resumed_shards for name, s in runner.stats.items()},
+        },
+    }
+    rd.write_json("usage.json", usage)
+    return funnel

@@ -1,0 +1,73 @@
+"""After execution: selection over every sample, then the final files, the funnel and the rejects of each filter.
+
+Selection is cheap next to generation and execution, so it always runs again from the stored shards; changing only
+the selection options of a finished run therefore redoes nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from codealign.pipeline.progress import StageStats
+from codealign.records import Record, write_jsonl
+from codealign.runs import RunDir
+
+
+def iter_items(rd: RunDir, instruction_stage: str, sample_stage: str, execute_stage: str) -> Iterator[tuple]:
+    """(instruction, sample, outcome or None) for every sample, streamed by merging the stages' shards.
+
+    Samples are stored in the order of their instructions and executions in the order of their samples, so one
+    pass over each stage suffices and memory does not grow with the run.
+    """
+    from codealign.sandbox.types import Outcome
+
+    instructions = rd.iter_records(instruction_stage)
+    executions = rd.iter_rows(execute_stage)
+    current: Record | None = None
+    for sample in rd.iter_records(sample_stage):
+        row = next(executions, None)
+        if row is None or row["sample"] != sample.id:
+            raise RuntimeError(f"{execute_stage} shards do not match {sample_stage} shards at sample {sample.id}")
+        while current is None or current.id != sample.parents[0]:
+            current = next(instructions, None)
+            if current is None:
+                raise RuntimeError(f"sample {sample.id} has no instruction in {instruction_stage}")
+        outcome = Outcome.model_validate(row["outcome"]) if row["outcome"] is not None else None
+        yield current, sample, outcome
+
+
+def final_row(instruction: Record, sample: Record, outcome: Any) -> dict[str, Any]:
+    from codealign.select import sft_row
+
+    row = sft_row(instruction, sample, outcome)
+    # The whole chain, seed first: which seed, which concepts, which instruction, which sample, which execution.
+    row["lineage"] = {**sample.provenance.get("lineage", {}), **row.get("lineage", {})}
+    return row
+
+
+def finalize(
+    rd: RunDir, config: Any, stage_names: list[str], stats: dict[str, StageStats]
+) -> dict[str, Any]:
+    """Select, write final/sft.jsonl, final/dpo.jsonl, rejects/*.jsonl and funnel.json; returns the funnel."""
+    from codealign.select import select
+
+    instruction_stage, sample_stage, execute_stage = stage_names[-3], stage_names[-2], stage_names[-1]
+    selection = select(iter_items(rd, instruction_stage, sample_stage, execute_stage), config.selection_options())
+    n_sft = write_jsonl(rd.path / "final" / "sft.jsonl", (final_row(*item) for item in selection.kept))
+    n_dpo = write_jsonl(rd.path / "final" / "dpo.jsonl", selection.pairs)
+    for name in stage_names:
+        rd.collect_rejects(name)
+    write_jsonl(
+        rd.path / "rejects" / "select.jsonl",
+        ({"sample": record.id, "instruction": record.parents[0], "reason": reason} for record, reason in selection.rejected),
+    )
+    stages = {name: stats[name].as_dict() for name in stage_names}
+    funnel = {
+        "stages": stages,
+        "selection": selection.counts,
+        "final": {"sft": n_sft, "dpo": n_dpo},
+        "pass_rate": selection.pass_rates,
+    }
+    rd.write_json("funnel.json", funnel)
+    return funnel

@@ -1,0 +1,84 @@
+"""Reading seeds: rows of a JSONL/Parquet file (or `codealign curate` records) become `seed` records.
+
+Bad rows are reported with their line number and skipped; exact duplicates are dropped (they would make records
+with the same id downstream). Both are counted and kept as rejects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from codealign.errors import InputError
+from codealign.records import Record
+
+
+def _numbered_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
+    """(line or row number, row or None, reason when None) for one file."""
+    if path.suffix == ".parquet":
+        from codealign.records import iter_parquet
+
+        for n, row in enumerate(iter_parquet(path), 1):
+            yield n, row, ""
+        return
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield n, None, f"invalid JSON: {exc.msg} (column {exc.colno})"
+                continue
+            if isinstance(obj, dict):
+                yield n, obj, ""
+            else:
+                yield n, None, f"expected a JSON object, got {type(obj).__name__}"
+
+
+def seed_files(path: str | Path) -> list[Path]:
+    p = Path(path)
+    if p.is_dir():
+        files = sorted([*p.glob("*.jsonl"), *p.glob("*.parquet")])
+        if not files:
+            raise InputError(f"no .jsonl or .parquet files in seeds folder: {p}")
+        return files
+    if not p.exists():
+        raise InputError(f"seeds file not found: {p} (set seeds.path to a JSONL or Parquet file)")
+    return [p]
+
+
+def iter_seeds(path: str | Path, field: str = "seed", limit: int | None = None) -> Iterator[Record | dict[str, Any]]:
+    """Seed records in file order, interleaved with reject rows (dicts with a `reason`) for rows that were skipped."""
+    seen: set[str] = set()
+    kept = 0
+    for file in seed_files(path):
+        for lineno, row, reason in _numbered_rows(file):
+            if limit is not None and kept >= limit:
+                return
+            where = {"source": str(file), "line": lineno}
+            if row is None:
+                yield {**where, "reason": reason}
+                continue
+            if "data" in row and "kind" in row and isinstance(row["data"], dict):
+                provenance = {**row.get("provenance", {}), **where}
+                row = {**row["data"], "_parents": row.get("parents", [])}
+            else:
+                provenance = dict(where)
+            code = row.get(field)
+            if not isinstance(code, str) or not code.strip():
+                yield {**where, "reason": f"no {field!r} text"}
+                continue
+            # Extra columns (repo, path, license, ...) travel as provenance, never as data.
+            for key, value in row.items():
+                if key not in (field, "_parents") and key not in provenance:
+                    provenance[key] = value
+            record = Record("seed", {"seed": code}, parents=tuple(row.get("_parents", ())), provenance=provenance)
+            if record.id in seen:
+                yield {**where, "reason": "duplicate seed", "id": record.id}
+                continue
+            seen.add(record.id)
+            kept += 1
+            yield record

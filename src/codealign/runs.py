@@ -1,0 +1,136 @@
+"""The run directory: each stage's records as shards with completion markers, the resolved config, stats, resume.
+
+    run_dir/
+      config.resolved.yaml      every option, defaults filled in
+      <stage>/00000.jsonl       records of shard 0 (one JSON record per line)
+      <stage>/00000.rejects.jsonl
+      <stage>/00000.done        completion marker: counts, rejects by reason, usage; written last
+      rejects/<stage>.jsonl     all rejects of a stage, with reasons
+      final/sft.jsonl, final/dpo.jsonl, funnel.json, usage.json
+
+A shard's files are written atomically and its marker after them, so a shard either has a marker and complete
+files, or it is redone on the next run (its LLM calls and executions then come from the cache).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from codealign.errors import ConfigError
+from codealign.records import AtomicWriter, Record, write_jsonl
+
+CONFIG_FILE = "config.resolved.yaml"
+
+
+class RunDir:
+    """Shard storage for one run; every write is atomic, every finished shard has a marker."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.path / stage
+
+    def _shard(self, stage: str, index: int, suffix: str) -> Path:
+        return self.stage_dir(stage) / f"{index:05d}{suffix}"
+
+    # -- shards ---------------------------------------------------------------------------------------------
+
+    def is_done(self, stage: str, index: int) -> bool:
+        return self._shard(stage, index, ".done").exists()
+
+    def marker(self, stage: str, index: int) -> dict[str, Any]:
+        return json.loads(self._shard(stage, index, ".done").read_text(encoding="utf-8"))
+
+    def write_shard(
+        self,
+        stage: str,
+        index: int,
+        records: Iterable[Record | dict[str, Any]],
+        rejects: Iterable[dict[str, Any]],
+        stats: dict[str, Any],
+    ) -> None:
+        """Write a shard's records and rejects, then its marker (holding `stats`)."""
+        write_jsonl(self._shard(stage, index, ".jsonl"), records)
+        write_jsonl(self._shard(stage, index, ".rejects.jsonl"), rejects)
+        self.write_json(self._shard(stage, index, ".done"), {"shard": index, **stats})
+
+    def shards(self, stage: str) -> list[int]:
+        """Indices of the finished shards of a stage, in order."""
+        d = self.stage_dir(stage)
+        if not d.exists():
+            return []
+        return sorted(int(p.name.split(".")[0]) for p in d.glob("*.done"))
+
+    def markers(self, stage: str) -> list[dict[str, Any]]:
+        return [self.marker(stage, i) for i in self.shards(stage)]
+
+    def iter_rows(self, stage: str, rejects: bool = False) -> Iterator[dict[str, Any]]:
+        """The rows of a stage's finished shards (records, or rejects), in shard order, one at a time."""
+        suffix = ".rejects.jsonl" if rejects else ".jsonl"
+        for i in self.shards(stage):
+            with self._shard(stage, i, suffix).open(encoding="utf-8") as fh:
+                for line in fh:
+                    if line.strip():
+                        yield json.loads(line)
+
+    def iter_records(self, stage: str) -> Iterator[Record]:
+        for row in self.iter_rows(stage):
+            yield Record.from_dict(row)
+
+    def collect_rejects(self, stage: str) -> int:
+        """Gather a stage's rejects into `rejects/<stage>.jsonl`; returns how many."""
+        return write_jsonl(self.path / "rejects" / f"{stage}.jsonl", self.iter_rows(stage, rejects=True))
+
+    # -- whole-run files ------------------------------------------------------------------------------------
+
+    def write_json(self, path: str | os.PathLike, obj: Any) -> None:
+        p = Path(path)
+        if not p.is_absolute():
+            p = self.path / p
+        with AtomicWriter(p) as fh:
+            json.dump(obj, fh, indent=2, ensure_ascii=False, sort_keys=False)
+            fh.write("\n")
+
+    def read_json(self, name: str) -> Any:
+        p = self.path / name
+        return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+
+    def check_and_write_config(self, resolved: dict[str, Any], fixed: dict[str, Any]) -> bool:
+        """Store the resolved config; refuse to continue a run whose `fixed` part (what decides its records) changed.
+
+        Returns True when the run directory already held a run (a resume).
+        """
+        import yaml
+
+        cfg = self.path / CONFIG_FILE
+        resuming = cfg.exists()
+        if resuming:
+            previous = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
+            before = previous.get("_fixed", {})
+            changed = sorted(k for k in set(before) | set(fixed) if before.get(k) != fixed.get(k))
+            if changed:
+                raise ConfigError(
+                    f"{self.path} holds a run made with different {', '.join(changed)}; "
+                    "use a new run_dir (--set run_dir=...) or restore those options"
+                )
+        self.path.mkdir(parents=True, exist_ok=True)
+        with AtomicWriter(cfg) as fh:
+            yaml.safe_dump({**resolved, "_fixed": fixed}, fh, sort_keys=False, allow_unicode=True, width=110)
+        return resuming
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}: how changed options are named to the user."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out

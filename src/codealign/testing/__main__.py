@@ -1,0 +1,3 @@
+from codealign.testing.server import main
+
+main()
