@@ -37,8 +37,9 @@ Item = tuple[Record, Record, "Outcome | None"]
 DedupField = Literal["instruction", "response", "skeleton"]
 # Executed and wrong: what a DPO "rejected" answer may be. Sandbox errors are never the program's fault.
 FAILING = (Status.FAILED, Status.TIMEOUT, Status.MEMORY, Status.SYNTAX, Status.CRASHED)
-_ALPHA_LINE = re.compile(r"^\s*[A-Za-z_]")
-_NOT_RUNNING = re.compile(r"^\s*(def|class|import|from|async\s+def|@)\b")
+# Top-level statements only: if every one defines or imports something, nothing in the tests ever runs.
+_ALPHA_LINE = re.compile(r"^[A-Za-z_@]")
+_NOT_RUNNING = re.compile(r"^(def|class|import|from|async\s+def)\b|^@")
 
 
 class SelectionOptions(StrictModel):
