@@ -111,7 +111,7 @@ def test_clear_one_line_errors_for_wrong_url_missing_model_and_bad_options():
     with FakeOpenAI() as server:
         port = server.port
         wrong_model = load_backend({"type": "openai", "model": "nope", "base_url": server.base_url})
-        with pytest.raises(BackendError, match="'nope' is not served .* it serves: fake-model"):
+        with pytest.raises(BackendError, match="model 'nope' not found at .*does not exist.*serves: fake-model"):
             wrong_model.generate([Request(prompt="x")])
         no_v1 = load_backend({"type": "openai", "model": "fake-model", "base_url": f"http://127.0.0.1:{port}"})
         with pytest.raises(BackendError, match="HTTP 404.*/v1"):

@@ -28,6 +28,7 @@ from codealign.llm.base import Completion, Request
 
 _RETRY_STATUS = {408, 409, 425, 429}
 _MAX_SLEEP = 600.0
+_REJECTED_BEFORE_FATAL = 3
 
 
 class _CallFailed(Exception):
@@ -118,6 +119,9 @@ class OpenAIBackend(Backend):
         self._thread: threading.Thread | None = None
         self._client: Any = None
         self._sem: asyncio.Semaphore | None = None
+        self.served: list[str] = []
+        self._accepted = 0  # calls answered with choices, over this backend's life
+        self._rejected = 0  # calls refused with a non-retryable 4xx  # model ids from /models, when the server lists them
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -167,7 +171,7 @@ class OpenAIBackend(Backend):
         await self._check_server()
 
     async def _check_server(self) -> None:
-        """Fail at once, in one line, on a wrong URL, a refused key or a model the server does not serve."""
+        """Fail at once, in one line, on a wrong URL or a refused key; remember which models the server lists."""
         import httpx
 
         url = f"{self.base_url}/models"
@@ -186,12 +190,16 @@ class OpenAIBackend(Backend):
         if resp.status_code != 200:
             return  # some servers have no usable /models; the first real call will tell
         try:
-            served = [m.get("id") for m in resp.json().get("data", []) if isinstance(m, dict)]
+            self.served = [str(m.get("id")) for m in resp.json().get("data", []) if isinstance(m, dict)]
         except (ValueError, AttributeError):
             return
-        if served and self.config.model not in served:
-            shown = ", ".join(str(s) for s in served[:10]) + (" ..." if len(served) > 10 else "")
-            raise BackendError(f"model {self.config.model!r} is not served by {self.base_url}; it serves: {shown}")
+
+    def _model_missing(self, url: str, resp: Any) -> BackendError:
+        # The served list is only a hint: servers such as `transformers serve` load any model on demand and list
+        # only some, so a model missing from /models is not an error until a call says so.
+        shown = ", ".join(self.served[:10]) + (" ..." if len(self.served) > 10 else "")
+        hint = f"; {self.base_url} serves: {shown}" if shown else "; check `model` and `base_url`"
+        return BackendError(f"model {self.config.model!r} not found at {url} (HTTP 404: {_server_message(resp)}){hint}")
 
     # --- generation ------------------------------------------------------------------------------------------
 
@@ -303,18 +311,25 @@ class OpenAIBackend(Backend):
                     except ValueError:
                         body = None
                     if isinstance(body, dict) and "choices" in body:
+                        self._accepted += 1
                         return body
                     problem = "the server answered 200 without choices"
                 elif status in (401, 403):
                     raise BackendError(f"{self.base_url} refused the request (HTTP {status}): "
                                        f"set ${self.config.api_key_env} to a valid API key")
                 elif status == 404:
-                    raise BackendError(f"{url}: HTTP 404 ({_server_message(resp)}): check `model` and `base_url`")
+                    raise self._model_missing(url, resp)
                 elif status in _RETRY_STATUS or status >= 500:
                     problem = f"HTTP {status}: {_server_message(resp)}"
                     wait = _retry_after(resp.headers.get("retry-after"))
                 else:
-                    raise _CallFailed(f"HTTP {status}: {_server_message(resp)}")
+                    problem = f"HTTP {status}: {_server_message(resp)}"
+                    self._rejected += 1
+                    if self._accepted == 0 and self._rejected >= _REJECTED_BEFORE_FATAL:
+                        # Nothing has ever been accepted: a wrong model or option, not a bad prompt.
+                        raise BackendError(f"{self.base_url} rejects every request ({problem}): "
+                                           "check `model` and the sampling options")
+                    raise _CallFailed(problem)
             except httpx.TimeoutException:
                 problem = f"no answer within {self.config.timeout:g}s"
             except httpx.TransportError as exc:
