@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "exec",
     "evaluate",
     "run",
+    "cache",
 ]
 
 app = typer.Typer(
