@@ -4,7 +4,7 @@ import pytest
 
 from codealign.evaluate.benchmarks import load_benchmark
 from codealign.records import Record
-from codealign.sandbox import Limits, Sandbox, Status
+from codealign.sandbox import Limits, Outcome, Sandbox, Status
 from codealign.select import SelectionOptions, format_reason, select
 from codealign.synth.base import ParseError
 from codealign.synth.selfcodealign import SelfCodeAlign
@@ -256,3 +256,31 @@ def test_pass_rates_by_category(executed):
 )
 def test_format_reasons(solution, tests, reason):
     assert format_reason({"solution": "Answer.\n\n" + solution, "tests": tests}) == reason
+
+
+def test_rejections_can_be_streamed_to_a_callback(executed):
+    triples, _ = executed
+    streamed = []
+    selection = select(iter(triples), on_reject=lambda record, reason: streamed.append((record.id, reason)))
+    assert selection.rejected == []
+    assert sorted(streamed) == sorted((r.id, reason) for r, reason in select(triples).rejected)
+
+
+def test_a_failing_sample_with_the_kept_solution_is_not_a_preference_pair():
+    instruction = Record("instruction", {"instruction": "Write `double(x)` returning twice x.", "category": "function"})
+    solution = "Multiply by two.\n\n" + block("def double(x):\n    return 2 * x")
+
+    def sample(i, tests, status):
+        fields = {"response": "", "solution": solution, "tests": block(tests), "sample_index": i}
+        return instruction, Record("sample", fields, parents=(instruction.id,)), Outcome(status=status)
+
+    items = [
+        sample(0, "assert double(2) == 4", Status.PASSED),
+        sample(1, "assert double(2) == 5", Status.FAILED),  # same solution, wrong test: not a worse answer
+    ]
+    selection = select(items, SelectionOptions(decontaminate=False))
+    assert len(selection.kept) == 1 and selection.pairs == []
+    wrong = "Add two.\n\n" + block("def double(x):\n    return x + 2")
+    third = Record("sample", {"response": "", "solution": wrong, "tests": block("assert double(3) == 6"), "sample_index": 2}, parents=(instruction.id,))
+    selection = select([*items, (instruction, third, Outcome(status=Status.FAILED))], SelectionOptions(decontaminate=False))
+    assert [p["rejected_id"] for p in selection.pairs] == [third.id]

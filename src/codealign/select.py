@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import random
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -114,21 +113,32 @@ def _squash(text: str) -> str:
 
 
 class _Funnel:
-    def __init__(self) -> None:
+    """Counts per filter, in order, and where rejected records go (a list, or the caller's callback)."""
+
+    def __init__(self, on_reject: Callable[[Record, str], None] | None) -> None:
         self.counts: dict[str, dict[str, Any]] = {}
         self.rejected: list[tuple[Record, str]] = []
+        self._sink = on_reject or (lambda record, reason: self.rejected.append((record, reason)))
+
+    def reject(self, name: str, record: Record, reason: str) -> None:
+        entry = self.counts.setdefault(name, {"in": 0, "out": 0, "by_reason": {}})
+        entry["by_reason"][reason] = entry["by_reason"].get(reason, 0) + 1
+        self._sink(record, reason)
+
+    def close(self, name: str, n_in: int, n_out: int) -> None:
+        entry = self.counts.pop(name, {"by_reason": {}})
+        # Re-inserted on closing, so the filters are listed in the order they ran.
+        self.counts[name] = {"in": n_in, "out": n_out, "by_reason": dict(sorted(entry["by_reason"].items()))}
 
     def apply(self, name: str, items: list[Item], judge: Callable[[Item], str | None]) -> list[Item]:
         kept: list[Item] = []
-        reasons: Counter[str] = Counter()
         for item in items:
             reason = judge(item)
             if reason is None:
                 kept.append(item)
             else:
-                reasons[reason] += 1
-                self.rejected.append((item[1], reason))
-        self.counts[name] = {"in": len(items), "out": len(kept), "by_reason": dict(sorted(reasons.items()))}
+                self.reject(name, item[1], reason)
+        self.close(name, len(items), len(kept))
         return kept
 
     def mask(self, name: str, items: list[Item], keep: list[bool], reason: str) -> list[Item]:
@@ -195,19 +205,121 @@ def _near_dedup_mask(texts: list[str], options: SelectionOptions) -> list[bool]:
     return mask
 
 
-def select(items: Iterable[Item], options: SelectionOptions | None = None) -> Selection:
-    """Pick one validated (instruction, sample, outcome) per instruction; count every removal; make DPO pairs."""
+class _Failures:
+    """Per instruction, the best DPO "rejected" candidates, one per distinct solution, at most two.
+
+    Two, so that one remains when the other has the same solution as the kept response. Memory is O(instructions).
+    """
+
+    def __init__(self) -> None:
+        self.best: dict[str, list[tuple[tuple[Any, ...], str, Record, Outcome]]] = {}
+
+    def add(self, instruction: Record, sample: Record, outcome: Outcome) -> None:
+        # A plain failure before a timeout/crash, then the lowest sample index, then the id: deterministic.
+        key = (outcome.status is not Status.FAILED, sample.data.get("sample_index", 0), sample.id)
+        squashed = _squash(sample.data["solution"])
+        current = self.best.get(instruction.id, [])
+        same = [c for c in current if c[1] == squashed]
+        if same and same[0][0] <= key:
+            return
+        others = [c for c in current if c[1] != squashed]
+        self.best[instruction.id] = sorted([*others, (key, squashed, sample, outcome)], key=lambda c: c[0])[:2]
+
+    def pairs(self, kept: list[Item]) -> list[dict[str, Any]]:
+        rows = []
+        for instruction, chosen, _ in kept:
+            chosen_key = _squash(chosen.data["solution"])
+            candidates = [c for c in self.best.get(instruction.id, []) if c[1] != chosen_key]
+            if not candidates:
+                continue
+            _, _, rejected, outcome = candidates[0]
+            rows.append(
+                {
+                    "prompt": instruction.data["instruction"],
+                    "chosen": chosen.data["solution"],
+                    "rejected": rejected.data["solution"],
+                    "instruction_id": instruction.id,
+                    "chosen_id": chosen.id,
+                    "rejected_id": rejected.id,
+                    "rejected_status": outcome.status.value,
+                }
+            )
+        return rows
+
+
+class _PassRates:
+    """Samples, executed samples and passing samples by instruction category and difficulty."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, dict[str, Any]]] = {"category": {}, "difficulty": {}}
+
+    def add(self, instruction: Record, outcome: Outcome | None) -> None:
+        executed = outcome is not None and outcome.status is not Status.SANDBOX_ERROR
+        passed = outcome is not None and outcome.status is Status.PASSED
+        for prop, rows in self.rows.items():
+            value = str(instruction.data.get(prop, "unknown"))
+            row = rows.setdefault(value, {"samples": 0, "executed": 0, "passed": 0})
+            row["samples"] += 1
+            row["executed"] += int(executed)
+            row["passed"] += int(passed)
+
+    def table(self) -> dict[str, dict[str, dict[str, Any]]]:
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for prop, rows in self.rows.items():
+            out[prop] = {}
+            for value, row in sorted(rows.items()):
+                rate = round(row["passed"] / row["executed"], 4) if row["executed"] else None
+                out[prop][value] = {**row, "pass_rate": rate}
+        return out
+
+
+def select(
+    items: Iterable[Item],
+    options: SelectionOptions | None = None,
+    on_reject: Callable[[Record, str], None] | None = None,
+) -> Selection:
+    """Pick one validated (instruction, sample, outcome) per instruction; count every removal; make DPO pairs.
+
+    `items` is consumed once, as a stream: only samples that pass the per-sample filters (format, passing, test
+    quality) are held in memory. Rejected samples go to `on_reject(record, reason)` when given (then
+    `Selection.rejected` stays empty), else they are collected in `Selection.rejected`.
+    """
     options = options or SelectionOptions()
-    everything = list(items)
-    funnel = _Funnel()
-    formatted = funnel.apply("format", everything, lambda it: format_reason(it[1].data))
-    passing = funnel.apply("passing", formatted, lambda it: _passing_reason(it[2]))
+    funnel = _Funnel(on_reject)
+    rates = _PassRates()
+    failures = _Failures()
+    survivors: list[Item] = []
+    n_format = n_passing = n_quality = 0
+    for item in items:
+        instruction, sample, outcome = item
+        rates.add(instruction, outcome)
+        n_format += 1
+        reason = format_reason(sample.data)
+        if reason:
+            funnel.reject("format", sample, reason)
+            continue
+        n_passing += 1
+        if options.pairs and outcome is not None and outcome.status in FAILING:
+            failures.add(instruction, sample, outcome)
+        reason = _passing_reason(outcome)
+        if reason:
+            funnel.reject("passing", sample, reason)
+            continue
+        n_quality += 1
+        if options.test_quality_gate:
+            reason = _quality_reason(sample)
+            if reason:
+                funnel.reject("test_quality", sample, reason)
+                continue
+        survivors.append(item)
+    funnel.close("format", n_format, n_passing)
+    funnel.close("passing", n_passing, n_quality)
     if options.test_quality_gate:
-        passing = funnel.apply("test_quality", passing, lambda it: _quality_reason(it[1]))
+        funnel.close("test_quality", n_quality, len(survivors))
     # Sort first so that the choice depends only on the samples, never on the order the runner read them in.
-    ordered = sorted(passing, key=lambda it: it[1].id)
-    random.Random(options.shuffle_seed).shuffle(ordered)
-    current = funnel.apply("one_per_instruction", ordered, _one_per_instruction())
+    survivors.sort(key=lambda it: it[1].id)
+    random.Random(options.shuffle_seed).shuffle(survivors)
+    current = funnel.apply("one_per_instruction", survivors, _one_per_instruction())
     limit = options.max_instruction_words
     current = funnel.apply(
         "too_long", current, lambda it: "too_long" if len(it[0].data["instruction"].split()) > limit else None
@@ -241,67 +353,17 @@ def select(items: Iterable[Item], options: SelectionOptions | None = None) -> Se
             return f"contaminated:{matches[0].benchmark}" if matches else None
 
         current = funnel.apply("decontamination", current, clean)
-    selection = Selection(kept=current, rejected=funnel.rejected, counts=funnel.counts)
-    selection.pass_rates = pass_rates(everything)
-    if options.pairs:
-        selection.pairs = preference_pairs(current, everything)
-    return selection
+    return Selection(
+        kept=current,
+        rejected=funnel.rejected,
+        counts=funnel.counts,
+        pairs=failures.pairs(current) if options.pairs else [],
+        pass_rates=rates.table(),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Outputs
-
-
-def preference_pairs(kept: list[Item], everything: Iterable[Item]) -> list[dict[str, Any]]:
-    """One DPO row per kept instruction that also has a well-formed, executed, failing sample.
-
-    The rejected answer is chosen deterministically: a plain failure before a timeout/crash, then the lowest
-    sample index, then the sample id.
-    """
-    failing: dict[str, list[tuple[Record, Outcome]]] = {}
-    for instruction, sample, outcome in everything:
-        if outcome is None or outcome.status not in FAILING or format_reason(sample.data):
-            continue
-        failing.setdefault(instruction.id, []).append((sample, outcome))
-    rows = []
-    for instruction, chosen, _ in kept:
-        candidates = [
-            (s, o) for s, o in failing.get(instruction.id, []) if _squash(s.data["solution"]) != _squash(chosen.data["solution"])
-        ]
-        if not candidates:
-            continue
-        rejected, outcome = min(
-            candidates, key=lambda c: (c[1].status is not Status.FAILED, c[0].data.get("sample_index", 0), c[0].id)
-        )
-        rows.append(
-            {
-                "prompt": instruction.data["instruction"],
-                "chosen": chosen.data["solution"],
-                "rejected": rejected.data["solution"],
-                "instruction_id": instruction.id,
-                "chosen_id": chosen.id,
-                "rejected_id": rejected.id,
-                "rejected_status": outcome.status.value,
-            }
-        )
-    return rows
-
-
-def pass_rates(items: Iterable[Item]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Samples, executed samples and passing samples by instruction category and difficulty."""
-    table: dict[str, dict[str, dict[str, Any]]] = {"category": {}, "difficulty": {}}
-    for instruction, _, outcome in items:
-        executed = outcome is not None and outcome.status is not Status.SANDBOX_ERROR
-        for prop in table:
-            value = str(instruction.data.get(prop, "unknown"))
-            row = table[prop].setdefault(value, {"samples": 0, "executed": 0, "passed": 0})
-            row["samples"] += 1
-            row["executed"] += int(executed)
-            row["passed"] += int(outcome is not None and outcome.status is Status.PASSED)
-    for rows in table.values():
-        for row in rows.values():
-            row["pass_rate"] = round(row["passed"] / row["executed"], 4) if row["executed"] else None
-    return {prop: dict(sorted(rows.items())) for prop, rows in table.items()}
 
 
 def sft_row(instruction: Record, sample: Record, outcome: Outcome | None) -> dict[str, Any]:
