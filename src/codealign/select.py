@@ -101,7 +101,7 @@ def _passing_reason(outcome: Outcome | None) -> str | None:
 
 def _quality_reason(sample: Record) -> str | None:
     code, tests = codeutil.program_parts(sample.data["solution"], sample.data["tests"])
-    return "trivial_tests" if codeutil.test_quality(code, tests) else None
+    return "trivial_tests" if codeutil.weak_tests(code, tests) else None
 
 
 def _squash(text: str) -> str:

@@ -258,7 +258,7 @@ def _reachable_asserts(tests: ast.Module) -> list[ast.Assert]:
     return found
 
 
-def test_quality(solution_code: str, tests_code: str) -> str | None:
+def weak_tests(solution_code: str, tests_code: str) -> str | None:
     """Why the tests fail to check the solution, or None when at least one reachable assert uses it.
 
     Catches `assert True`, asserts on constants or on values the tests computed themselves, tests that redefine
