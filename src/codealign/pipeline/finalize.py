@@ -42,7 +42,12 @@ def final_row(instruction: Record, sample: Record, outcome: Any) -> dict[str, An
 
     row = sft_row(instruction, sample, outcome)
     # The whole chain, seed first: which seed, which concepts, which instruction, which sample, which execution.
-    row["lineage"] = {**sample.provenance.get("lineage", {}), **row.get("lineage", {})}
+    chain = {**sample.provenance.get("lineage", {}), **row.get("lineage", {})}
+    if isinstance(chain.get("execution"), dict):
+        # Wall-clock time belongs to the machine, not to the example; keeping it would make two runs of the same
+        # config differ byte for byte.
+        chain["execution"] = {k: v for k, v in chain["execution"].items() if k != "duration"}
+    row["lineage"] = chain
     return row
 
 

@@ -182,6 +182,7 @@ class ScriptedServer:
                 choices.append({"index": i, "text": text, "finish_reason": finish, "logprobs": None})
         prompt_tokens = max(1, len(prompt) // _CHARS_PER_TOKEN)
         entry = {
+            "time": time.time(),
             "path": path,
             "stage": stage,
             "scenario": scenario,
