@@ -6,7 +6,6 @@ user, IPC and UTS namespaces, and the programs it forks inherit it for free.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import subprocess
@@ -17,8 +16,6 @@ from functools import cache
 from pathlib import Path
 
 from codealign.errors import SandboxError
-
-log = logging.getLogger("codealign.sandbox")
 
 MODES = ("auto", "bwrap", "unshare", "none")
 SANDBOX_UID = 65534  # "nobody": the programs own nothing of the host's
@@ -217,7 +214,6 @@ def resolve_mode(mode: str, allow_no_isolation: bool = False) -> str:
 
 
 def _warn(message: str) -> None:
-    log.warning(message)
     warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 

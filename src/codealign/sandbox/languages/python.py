@@ -86,6 +86,7 @@ def execute(request: dict, token_fd: int, nonce: str) -> None:
     import builtins
     import linecache
     import traceback
+    import types
 
     code = request["code"]
     tests = request.get("tests") or ""
@@ -109,7 +110,11 @@ def execute(request: dict, token_fd: int, nonce: str) -> None:
         traceback.print_exception(exc, limit=0)
         _finish(token_fd, report("syntax", error_type=type(exc).__name__, error=_text(exc)), False)
 
-    namespace = {"__name__": "__main__", "__builtins__": builtins, "__doc__": None}
+    # A real __main__ module, so unittest.main(), pickle and multiprocessing find what the program defined.
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins  # type: ignore[attr-defined]
+    sys.modules["__main__"] = main
+    namespace = main.__dict__
     phase = "program"
     try:
         exec(program, namespace)
