@@ -70,6 +70,13 @@ SOLUTION = "class Stack:\n    def __init__(self):\n        self.items = []\n\n  
         ("s = Stack()\nassert 1 + 1 == 2", False),
         ("def test_push():\n    s = Stack()\n    assert s.items == []\n\nprint('done')", False),
         ("class Stack:\n    items = []\n\nassert Stack().items == []", False),
+        (
+            "import unittest\n\nclass T(unittest.TestCase):\n    def test_push(self):\n        s = Stack()\n"
+            "        s.push(2)\n        self.assertEqual(s.items, [2])\n",
+            True,
+        ),
+        ("import unittest\n\nclass T(unittest.TestCase):\n    def test_x(self):\n        self.assertTrue(True)\n", False),
+        ("import sys\ns = Stack()\nsys.exit(0)\nassert s.items == [1]", False),
     ],
 )
 def test_test_quality(tests, ok):
@@ -80,3 +87,10 @@ def test_test_quality_follows_module_globals_computed_by_a_script():
     script = "data = sorted([3, 1, 2])\nLIMIT = 10\n"
     assert weak_tests(script, "assert data == [1, 2, 3]") is None
     assert weak_tests(script, "assert LIMIT == 10") is not None
+
+
+def test_a_solution_that_exits_at_import_time_is_caught():
+    exits = "import sys\n\ndef f():\n    return 1\n\nsys.exit(0)\n"
+    assert weak_tests(exits, "assert f() == 2") is not None
+    exits_in_function = "import sys\n\ndef f():\n    sys.exit(1)\n"
+    assert weak_tests(exits_in_function, "assert f() is None") is None

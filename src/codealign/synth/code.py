@@ -233,36 +233,68 @@ def _taint(tests: ast.Module, tainted: set[str]) -> set[str]:
             return tainted
 
 
-def _reachable_asserts(tests: ast.Module) -> list[ast.Assert]:
-    """Asserts that can run: at module level, or inside a function the tests refer to outside its own body."""
-    used: set[str] = set()
+def _checked(node: ast.AST) -> list[ast.AST]:
+    """What an assertion checks: `assert expr`, or the arguments of `self.assertEqual(...)`-style calls."""
+    if isinstance(node, ast.Assert):
+        return [node.test]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.startswith("assert"):
+        return [*node.args, *(k.value for k in node.keywords)]
+    return []
 
-    def collect(body: list[ast.stmt], inside: str | None) -> None:
-        for node in body:
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id != inside:
-                    used.add(sub.id)
 
-    collect(tests.body, None)
-    found: list[ast.Assert] = []
+def _is_test_case(node: ast.ClassDef) -> bool:
+    return any((b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")).endswith("TestCase") for b in node.bases)
 
-    def visit(node: ast.AST, live: bool) -> None:
+
+def _reachable_assertions(tests: ast.Module) -> list[ast.AST]:
+    """The expressions of assertions that can run: at module level, in a function the tests refer to outside its
+    own body, or in a method of a unittest TestCase (run by the test runner, not by name)."""
+    used = {
+        sub.id
+        for node in tests.body
+        for sub in ast.walk(node)
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)
+    }
+    found: list[ast.AST] = []
+
+    def visit(node: ast.AST, live: bool, in_test_case: bool) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            live = live and node.name in used
-        if isinstance(node, ast.Assert) and live:
-            found.append(node)
+            live = live and (in_test_case or node.name in used)
+            in_test_case = False
+        elif isinstance(node, ast.ClassDef):
+            in_test_case = _is_test_case(node)
+        if live:
+            found.extend(_checked(node))
         for child in ast.iter_child_nodes(node):
-            visit(child, live)
+            visit(child, live, in_test_case)
 
-    visit(tests, True)
+    visit(tests, True, False)
     return found
+
+
+def _exits(nodes: list[ast.stmt], top_level_only: bool) -> bool:
+    """A call to sys.exit/exit/quit/os._exit: the process would end, with status 0, before later asserts run."""
+    for stmt in nodes:
+        if top_level_only and isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for node in ast.walk(stmt):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in ("exit", "quit"):
+                return True
+            owner = func.value if isinstance(func, ast.Attribute) else None
+            if isinstance(owner, ast.Name) and owner.id in ("sys", "os") and func.attr in ("exit", "_exit"):
+                return True
+    return False
 
 
 def weak_tests(solution_code: str, tests_code: str) -> str | None:
     """Why the tests fail to check the solution, or None when at least one reachable assert uses it.
 
     Catches `assert True`, asserts on constants or on values the tests computed themselves, tests that redefine
-    the function they claim to test, and test functions that are never called.
+    the function they claim to test, test functions that are never called, and an explicit exit that would end
+    the program with status 0 before the assertions ran.
     """
     sol = _parse(solution_code)
     tests = _parse(tests_code)
@@ -274,10 +306,12 @@ def weak_tests(solution_code: str, tests_code: str) -> str | None:
     } & names
     if redefined:
         return f"tests redefine {sorted(redefined)[0]}"
-    asserts = _reachable_asserts(tests)
-    if not asserts:
+    if _exits(tests.body, top_level_only=False) or _exits(sol.body, top_level_only=True):
+        return "exits before the tests finish"
+    checked = _reachable_assertions(tests)
+    if not checked:
         return "no assert runs"
     tainted = _taint(tests, names)
-    if not any(_loads(a.test) & tainted for a in asserts):
+    if not any(_loads(expr) & tainted for expr in checked):
         return "no assert uses the solution"
     return None
