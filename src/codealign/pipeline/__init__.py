@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from codealign.errors import BackendError
 from codealign.pipeline.config import ExecutionConfig, RunConfig, SeedsConfig
 
 __all__ = ["ExecutionConfig", "RunConfig", "SeedsConfig", "run_pipeline"]
@@ -33,6 +34,13 @@ def run_pipeline(config: RunConfig, cache: Any, console: Any = None, progress: b
         else:
             names = runner.run_stages()
         funnel = finalize(rd, config, names, runner.stats)
+    except BackendError as exc:
+        if config.backend.type in ("transformers", "hf", "vllm") and str(exc).startswith("cannot load model"):
+            raise BackendError(
+                f"{exc} Give a local model folder (--set backend.model=/path/to/model) or a server "
+                "(--set backend.type=openai --set backend.base_url=http://HOST:PORT/v1)"
+            ) from None
+        raise
     finally:
         runner.close()
     usage = {

@@ -26,7 +26,10 @@ EXECUTE = "execute"
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Batches of `size`; an empty input still gives one empty batch, so every stage leaves a finished shard."""
     it = iter(items)
+    batch = list(islice(it, size))
+    yield batch
     while batch := list(islice(it, size)):
         yield batch
 
@@ -139,8 +142,8 @@ class Runner:
         from codealign.synth.base import ParseError
 
         requests = [stage.request(record, index) for index, record in items]
-        results = self.backend.generate(requests)
-        model = self.backend.model_id
+        results = self.backend.generate(requests) if requests else []
+        model = self.backend.model_id if requests else ""
         out: list[Record] = []
         rejects: list[dict[str, Any]] = []
         failed: list[str] = []
