@@ -19,6 +19,8 @@ COMMAND_MODULES = [
     "evaluate",
     "run",
     "cache",
+    "measure",
+    "compare",
 ]
 
 app = typer.Typer(

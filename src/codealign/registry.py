@@ -108,6 +108,24 @@ BACKENDS.register("vllm", "codealign.llm.vllm_backend:VLLMBackend", extra="vllm"
 METHODS.register("selfcodealign", "codealign.synth.selfcodealign:SelfCodeAlign", summary="SelfCodeAlign: seed -> concepts -> task -> response+tests")
 
 # --- metrics (codealign.measure) ---
+METRICS.register("ast_structure", "codealign.measure.metrics.ast_structure:AstStructure", summary="AST node-type entropy, distinct calls and imports")
+METRICS.register("attributes", "codealign.measure.metrics.attributes:Attributes", summary="difficulty and category distributions")
+METRICS.register("code_size", "codealign.measure.metrics.code_size:CodeSize", summary="lines of code, AST size and depth")
+METRICS.register("compression", "codealign.measure.metrics.compression:Compression", summary="zlib compression ratio")
+METRICS.register("concepts", "codealign.measure.metrics.concepts:Concepts", summary="concept coverage and entropy")
+METRICS.register("distinct_n", "codealign.measure.metrics.distinct_n:DistinctN", summary="distinct-1..4 of instructions and code")
+METRICS.register("embedding", "codealign.measure.metrics.embedding:Embedding", extra="embed", summary="embedding diversity and Vendi (sentence-transformers)")
+METRICS.register("execution", "codealign.measure.metrics.execution:Execution", summary="sandbox pass, timeout and error rates")
+METRICS.register("format", "codealign.measure.metrics.format:Format", summary="format validity")
+METRICS.register("instruction_size", "codealign.measure.metrics.instruction_size:InstructionSize", summary="instruction words and constraints")
+METRICS.register("llm_complexity", "codealign.measure.metrics.llm_complexity:LlmComplexity", summary="LLM-judge complexity score")
+METRICS.register("llm_quality", "codealign.measure.metrics.llm_quality:LlmQuality", summary="LLM-judge quality score")
+METRICS.register("near_dup", "codealign.measure.metrics.near_dup:NearDup", summary="MinHash near-duplicate rate")
+METRICS.register("radon", "codealign.measure.metrics.radon_metrics:Radon", summary="cyclomatic complexity and Halstead volume")
+METRICS.register("self_bleu", "codealign.measure.metrics.self_bleu:SelfBleu", summary="sampled self-BLEU")
+METRICS.register("syntax", "codealign.measure.metrics.syntax:Syntax", summary="syntax validity of code and tests")
+METRICS.register("tests", "codealign.measure.metrics.tests:Tests", summary="tests per example, trivial tests")
+METRICS.register("vendi", "codealign.measure.metrics.vendi:Vendi", summary="Vendi score, n-gram kernel")
 
 # --- filters (codealign.curate) ---
 

@@ -1,0 +1,41 @@
+"""Code size and shape: lines of code, AST nodes and AST depth."""
+
+from __future__ import annotations
+
+import ast
+from typing import ClassVar
+
+from codealign.measure.base import ItemMetric
+from codealign.measure.data import Item
+
+
+def ast_depth(tree: ast.AST) -> int:
+    """Depth of the deepest node (the module is depth 1); iterative, so deep trees cannot overflow the stack."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def lines_of_code(code: str) -> int:
+    """Non-blank lines that are not only a comment."""
+    return sum(1 for line in code.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+
+
+class CodeSize(ItemMetric):
+    name = "code_size"
+    group = "complexity"
+    version = 1
+    description = "lines of code (non-blank, non-comment), AST node count and maximum AST depth of the response's code"
+    directions: ClassVar[dict[str, str]] = {"loc": "higher", "ast_nodes": "higher", "ast_depth": "higher"}
+    headline = ("loc", "ast_nodes")
+
+    def item(self, item: Item) -> dict[str, float | None]:
+        tree = item.tree
+        return {
+            "loc": float(lines_of_code(item.code)),
+            "ast_nodes": None if tree is None else float(sum(1 for _ in ast.walk(tree))),
+            "ast_depth": None if tree is None else float(ast_depth(tree)),
+        }
