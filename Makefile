@@ -27,8 +27,15 @@ test: install
 test-all: install
 	$(PY) -m pytest -q -m "not gpu"
 
+# The main job with no model hub: the scripted OpenAI-compatible server (codealign.testing) stands in for the model.
 demo: install
-	$(VENV)/bin/codealign run examples/quickstart.yaml
+	@tmp=$$(mktemp -d); \
+	$(PY) -m codealign.testing --port 0 --log $$tmp/requests.jsonl --ready-file $$tmp/port >$$tmp/server.log 2>&1 & \
+	pid=$$!; trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 1 100); do [ -s $$tmp/port ] && break; sleep 0.1; done; \
+	[ -s $$tmp/port ] || { echo "the scripted server did not start; see $$tmp/server.log"; exit 1; }; \
+	$(VENV)/bin/codealign run examples/demo.yaml --set backend.base_url=http://127.0.0.1:$$(cat $$tmp/port)/v1 || exit $$?; \
+	echo "outputs in runs/demo: final/sft.jsonl, final/dpo.jsonl, funnel.json, rejects/; model requests logged in $$tmp/requests.jsonl"
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

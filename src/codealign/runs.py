@@ -57,7 +57,7 @@ class RunDir:
         """Write a shard's records and rejects, then its marker (holding `stats`)."""
         write_jsonl(self._shard(stage, index, ".jsonl"), records)
         write_jsonl(self._shard(stage, index, ".rejects.jsonl"), rejects)
-        self.write_json(self._shard(stage, index, ".done"), {"shard": index, **stats})
+        _dump_json(self._shard(stage, index, ".done"), {"shard": index, **stats})
 
     def shards(self, stage: str) -> list[int]:
         """Indices of the finished shards of a stage, in order."""
@@ -88,13 +88,9 @@ class RunDir:
 
     # -- whole-run files ------------------------------------------------------------------------------------
 
-    def write_json(self, path: str | os.PathLike, obj: Any) -> None:
-        p = Path(path)
-        if not p.is_absolute():
-            p = self.path / p
-        with AtomicWriter(p) as fh:
-            json.dump(obj, fh, indent=2, ensure_ascii=False, sort_keys=False)
-            fh.write("\n")
+    def write_json(self, name: str, obj: Any) -> None:
+        """Atomically write `obj` as indented JSON to `name`, a path inside the run directory."""
+        _dump_json(self.path / name, obj)
 
     def read_json(self, name: str) -> Any:
         p = self.path / name
@@ -122,6 +118,12 @@ class RunDir:
         with AtomicWriter(cfg) as fh:
             yaml.safe_dump({**resolved, "_fixed": fixed}, fh, sort_keys=False, allow_unicode=True, width=110)
         return resuming
+
+
+def _dump_json(path: Path, obj: Any) -> None:
+    with AtomicWriter(path) as fh:
+        json.dump(obj, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -65,7 +65,7 @@ def make_progress(console: Any) -> Any:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]:>10}"),
-        TextColumn("cache hits {task.fields[hits]}"),
+        TextColumn("cached {task.fields[hits]}"),
         TimeElapsedColumn(),
         console=console,
     )

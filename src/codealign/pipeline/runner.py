@@ -125,7 +125,8 @@ class Runner:
         usage = Counter()
         size = self.config.shard_size
         for shard, records in enumerate(chunks(self.rd.iter_records(source), size)):
-            if self.rd.is_done(stage.name, shard):
+            resumed = self.rd.is_done(stage.name, shard)
+            if resumed:
                 stats.resumed_shards += 1
             else:
                 started = time.perf_counter()
@@ -134,7 +135,8 @@ class Runner:
             marker = self.rd.marker(stage.name, shard)
             stats.add_marker(marker)
             usage.update(marker.get("usage", {}))
-            bar.advance(len(records), marker.get("usage", {}).get("cache_hits", 0))
+            # Items that cost no model call now: a finished shard, or requests answered wholly from the cache.
+            bar.advance(len(records), len(records) if resumed else marker.get("usage", {}).get("cached_requests", 0))
         self.usage[stage.name] = dict(usage)
         bar.finish()
 
@@ -152,6 +154,7 @@ class Runner:
             usage["requests"] += 1
             usage["samples"] += request.options.n
             usage["cache_hits"] += result.cached
+            usage["cached_requests"] += int(result.cached == request.options.n)
             usage["prompt_tokens"] += result.usage.prompt_tokens
             usage["completion_tokens"] += result.usage.completion_tokens
             provenance = {**self.method.provenance(stage, request, model), "lineage": lineage(record)}
