@@ -69,9 +69,14 @@ def test_unseeded_n_goes_in_one_call_and_servers_that_ignore_n_get_separate_call
         assert len(server.posts) <= 3 * 4 + 3
 
 
-def test_retries_on_429_500_and_dropped_connections():
+KINDS = pytest.mark.parametrize("kind", ["builtin", "httpx"])
+
+
+@KINDS
+def test_retries_on_429_500_and_dropped_connections(kind):
     faults = ["429", "500", "drop", "500"]
-    with FakeOpenAI(faults=faults, retry_after=0.4) as server, _backend(server, max_in_flight=1) as backend:
+    with FakeOpenAI(faults=faults, retry_after=0.4) as server, \
+            _backend(server, max_in_flight=1, http_client=kind) as backend:
         started = time.monotonic()
         (res,) = backend.generate([Request(prompt="q", options=SamplingOptions(seed=3))])
         assert res.error is None and res.completions[0].text == expected_text("q", 3)
@@ -81,10 +86,11 @@ def test_retries_on_429_500_and_dropped_connections():
         assert time.monotonic() - started < 10
 
 
-def test_slow_responses_time_out_and_final_failure_is_recorded_not_raised(tmp_path):
+@KINDS
+def test_slow_responses_time_out_and_final_failure_is_recorded_not_raised(tmp_path, kind):
     cache = Cache(tmp_path)
     with FakeOpenAI(faults=["slow"] * 3, slow_delay=3.0) as server:
-        with _backend(server, cache, timeout=0.5, max_retries=1) as backend:
+        with _backend(server, cache, timeout=0.5, max_retries=1, http_client=kind) as backend:
             results = backend.generate([
                 Request(prompt="a", options=SamplingOptions(seed=1)),
                 Request(prompt="b", options=SamplingOptions(seed=2)),
@@ -107,16 +113,19 @@ def test_client_cuts_at_stop_strings_when_the_server_does_not():
         assert server.posts[0]["stop"] == ["## Example"]
 
 
-def test_clear_one_line_errors_for_wrong_url_missing_model_and_bad_options():
+@KINDS
+def test_clear_one_line_errors_for_wrong_url_missing_model_and_bad_options(kind):
     with FakeOpenAI() as server:
         port = server.port
-        wrong_model = load_backend({"type": "openai", "model": "nope", "base_url": server.base_url})
+        wrong_model = load_backend({"type": "openai", "model": "nope", "base_url": server.base_url,
+                                    "http_client": kind})
         with pytest.raises(BackendError, match="model 'nope' not found at .*does not exist.*serves: fake-model"):
             wrong_model.generate([Request(prompt="x")])
-        no_v1 = load_backend({"type": "openai", "model": "fake-model", "base_url": f"http://127.0.0.1:{port}"})
+        no_v1 = load_backend({"type": "openai", "model": "fake-model", "base_url": f"http://127.0.0.1:{port}",
+                              "http_client": kind})
         with pytest.raises(BackendError, match="HTTP 404.*/v1"):
             no_v1.generate([Request(prompt="x")])
-    dead = load_backend({"type": "openai", "model": "m", "base_url": f"http://127.0.0.1:{port}/v1"})
+    dead = load_backend({"type": "openai", "model": "m", "base_url": f"http://127.0.0.1:{port}/v1", "http_client": kind})
     with pytest.raises(BackendError, match="cannot reach .* is the server running"):
         dead.generate([Request(prompt="x")])
     with pytest.raises(ConfigError, match="needs base_url"):
@@ -127,9 +136,10 @@ def test_clear_one_line_errors_for_wrong_url_missing_model_and_bad_options():
         load_backend({"type": "opneai", "model": "m"})
 
 
-def test_api_key_comes_from_the_named_environment_variable(monkeypatch):
+@KINDS
+def test_api_key_comes_from_the_named_environment_variable(monkeypatch, kind):
     monkeypatch.setenv("MY_KEY", "sk-test-123")
-    with FakeOpenAI() as server, _backend(server, api_key_env="MY_KEY") as backend:
+    with FakeOpenAI() as server, _backend(server, api_key_env="MY_KEY", http_client=kind) as backend:
         backend.generate([Request(prompt="x")])
         assert server.auth and set(server.auth) == {"Bearer sk-test-123"}
     with FakeOpenAI() as server, _backend(server) as backend:

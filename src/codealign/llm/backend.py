@@ -40,6 +40,9 @@ class BackendConfig(StrictModel):
     max_in_flight: int = Field(64, ge=1, description="openai: concurrent HTTP requests")
     timeout: float = Field(600.0, gt=0, description="openai: seconds per HTTP request")
     max_retries: int = Field(6, ge=0, description="openai: retries on 429, 5xx and connection errors")
+    http_client: Literal["auto", "builtin", "httpx"] = Field(
+        "auto", description="openai: builtin (lean HTTP/1.1) for http://, httpx for https:// when auto"
+    )
     retry_backoff: float = Field(1.0, gt=0, description="openai: first backoff in seconds; doubles per retry")
     batch_size: int = Field(16, ge=1, description="transformers: sequences decoded together")
     device: str = Field("auto", description="transformers: cpu, cuda, cuda:1, or auto")

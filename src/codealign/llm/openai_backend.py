@@ -117,8 +117,7 @@ class OpenAIBackend(Backend):
         self.honours_n: bool | None = None  # learnt from the first call that asks for n > 1
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._client: Any = None
-        self._sem: asyncio.Semaphore | None = None
+        self._http: Any = None
         self.served: list[str] = []
         self._accepted = 0  # calls answered with choices, over this backend's life
         self._rejected = 0  # calls refused with a non-retryable 4xx  # model ids from /models, when the server lists them
@@ -138,11 +137,11 @@ class OpenAIBackend(Backend):
     def close(self) -> None:
         if self._loop is None:
             return
-        if self._client is not None:
+        if self._http is not None:
             # Closing a broken connection pool must not mask the error that got us here.
             with contextlib.suppress(Exception):
-                self._sync(self._client.aclose())
-            self._client = None
+                self._sync(self._http.aclose())
+            self._http = None
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -159,35 +158,30 @@ class OpenAIBackend(Backend):
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     async def _open(self) -> None:
-        import httpx
+        from codealign.llm.http import make_transport
 
-        limit = self.config.max_in_flight
-        self._client = httpx.AsyncClient(
-            headers=self._headers(),
-            timeout=httpx.Timeout(self.config.timeout, connect=min(self.config.timeout, 30.0)),
-            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-        )
-        self._sem = asyncio.Semaphore(limit)
+        c = self.config
+        self._http = make_transport(c.http_client, self.base_url, self._headers(), c.timeout, c.max_in_flight)
         await self._check_server()
 
     async def _check_server(self) -> None:
         """Fail at once, in one line, on a wrong URL or a refused key; remember which models the server lists."""
-        import httpx
+        from codealign.llm.http import TransportError
 
         url = f"{self.base_url}/models"
         try:
-            resp = await self._client.get(url, timeout=min(self.config.timeout, 30.0))
-        except httpx.TransportError as exc:
+            resp = await self._http.request("GET", "/models", timeout=min(self.config.timeout, 30.0))
+        except TransportError as exc:
             raise BackendError(
-                f"cannot reach {self.base_url} ({type(exc).__name__}): is the server running, and is base_url right?"
+                f"cannot reach {self.base_url} ({exc.kind}): is the server running, and is base_url right?"
             ) from None
-        if resp.status_code in (401, 403):
-            raise BackendError(f"{self.base_url} refused the request (HTTP {resp.status_code}): "
+        if resp.status in (401, 403):
+            raise BackendError(f"{self.base_url} refused the request (HTTP {resp.status}): "
                                f"set ${self.config.api_key_env} to a valid API key")
-        if resp.status_code == 404:
+        if resp.status == 404:
             raise BackendError(f"{url} not found (HTTP 404): check base_url (OpenAI-compatible servers "
                                "usually answer under /v1)")
-        if resp.status_code != 200:
+        if resp.status != 200:
             return  # some servers have no usable /models; the first real call will tell
         try:
             self.served = [str(m.get("id")) for m in resp.json().get("data", []) if isinstance(m, dict)]
@@ -242,6 +236,7 @@ class OpenAIBackend(Backend):
         finally:
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _job(self, job: Job) -> JobResult:
         started = time.perf_counter()
@@ -294,17 +289,18 @@ class OpenAIBackend(Backend):
         return parse_choices(body, request)
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        import httpx
+        from codealign.llm.http import TransportError
 
-        assert self._sem is not None
         url = self.base_url + path
         attempt = 0
         while True:
             wait: float | None = None
             try:
-                async with self._sem:
-                    resp = await self._client.post(url, json=payload)
-                status = resp.status_code
+                resp = await self._http.request("POST", path, payload)
+            except TransportError as exc:
+                problem = f"no answer within {self.config.timeout:g}s" if exc.kind == "timeout" else exc.kind
+            else:
+                status = resp.status
                 if status == 200:
                     try:
                         body = resp.json()
@@ -330,10 +326,6 @@ class OpenAIBackend(Backend):
                         raise BackendError(f"{self.base_url} rejects every request ({problem}): "
                                            "check `model` and the sampling options")
                     raise _CallFailed(problem)
-            except httpx.TimeoutException:
-                problem = f"no answer within {self.config.timeout:g}s"
-            except httpx.TransportError as exc:
-                problem = f"connection error ({type(exc).__name__})"
             attempt += 1
             if attempt > self.config.max_retries:
                 raise _CallFailed(f"{problem} (gave up after {attempt} attempts)")
