@@ -74,3 +74,42 @@ def test_kill_9_at_random_points_then_rerun(tmp_path):
 def stage_ids(run_dir, stage):
     rows = [json.loads(line) for f in sorted((run_dir / stage).glob("*[0-9].jsonl")) for line in f.read_text().splitlines()]
     return [row.get("id") or row["sample"] for row in rows]
+
+
+def test_ctrl_c_stops_cleanly_and_the_rerun_finishes(tmp_path):
+    with ScriptedServer(log_path=tmp_path / "log.jsonl") as server:
+        args = command(server, tmp_path / "run", tmp_path / "cache")
+        proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 30
+        while not (tmp_path / "run" / "response").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "rerun the same command" in err
+        assert "Traceback" not in err
+        complete(args)
+    assert (tmp_path / "run" / "final" / "sft.jsonl").read_text().count("\n") == 4
+
+
+def test_cli_help_and_one_line_errors(tmp_path):
+    env = {**os.environ, "COLUMNS": "200"}
+    help_text = subprocess.run(
+        [sys.executable, "-m", "codealign", "run", "--help"], capture_output=True, text=True, env=env
+    )
+    assert help_text.returncode == 0
+    assert "--set" in help_text.stdout and "continues where it stopped" in help_text.stdout
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        f"run_dir: {tmp_path / 'run'}\nseeds:\n  path: {tmp_path / 'missing.jsonl'}\n"
+        "backend:\n  type: openai\n  model: m\n  base_url: http://127.0.0.1:9/v1\n"
+    )
+    done = subprocess.run([sys.executable, "-m", "codealign", "run", str(config)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "seeds file not found" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "codealign", "run", str(config), "--set", "execution.timout=3"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "execution.timout: unknown key" in done.stderr
