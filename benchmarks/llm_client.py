@@ -6,7 +6,7 @@ The server runs in its own process, so the client's CPU time is its own. Compare
 - the ideal: in-flight limit / delay requests per second;
 - a sequential client (one httpx request after another), what a research script usually does;
 - the official `openai` SDK (AsyncOpenAI with a semaphore of the same size), what a user would write by hand;
-- codealign answering the same requests again from its cache.
+- codealign answering the same requests again from its cache, and codealign with its httpx transport.
 """
 
 from __future__ import annotations
@@ -87,12 +87,14 @@ def _timed(fn) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def run_codealign(base_url: str, n: int, in_flight: int, cache_dir: str | None) -> tuple[float, float, dict]:
+def run_codealign(base_url: str, n: int, in_flight: int, cache_dir: str | None,
+                  http_client: str = "auto") -> tuple[float, float, dict]:
     from codealign.cache import Cache
     from codealign.llm import Request, SamplingOptions, load_backend
 
     reqs = [Request(prompt=f"task {i}", options=SamplingOptions(max_tokens=20)) for i in range(n)]
-    config = {"type": "openai", "model": "bench", "base_url": base_url, "max_in_flight": in_flight}
+    config = {"type": "openai", "model": "bench", "base_url": base_url, "max_in_flight": in_flight,
+              "http_client": http_client}
     backend = load_backend(config, Cache(cache_dir) if cache_dir else None)
     backend.load()
     backend._loaded = True  # connection setup is not part of the measured work
@@ -155,6 +157,8 @@ def main() -> None:
             again_wall, again_cpu, again_usage = run_codealign(base_url, args.requests, args.in_flight, cache_dir)
             assert again_usage["backend_calls"] == 0
             rows.append(("codealign, second run (cache)", args.requests, again_wall, again_cpu))
+        wall_x, cpu_x, _ = run_codealign(base_url, args.requests, args.in_flight, None, "httpx")
+        rows.append(("codealign, http_client=httpx", args.requests, wall_x, cpu_x))
         sdk = run_openai_sdk(base_url, args.requests, args.in_flight)
         if sdk is not None:
             rows.append(("openai SDK, asyncio + semaphore", args.requests, *sdk))
