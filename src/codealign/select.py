@@ -31,6 +31,7 @@ from codealign.config import StrictModel
 from codealign.records import Record
 from codealign.sandbox.types import Outcome, Status
 from codealign.synth import code as codeutil
+from codealign.synth.testgate import weak_tests
 
 Item = tuple[Record, Record, "Outcome | None"]
 DedupField = Literal["instruction", "response", "skeleton"]
@@ -87,8 +88,7 @@ def format_reason(data: dict[str, Any]) -> str | None:
     lines = [line for line in test_code.splitlines() if _ALPHA_LINE.match(line)]
     if lines and all(_NOT_RUNNING.match(line) for line in lines):
         return "format:tests_never_run"
-    code = codeutil.join_blocks(solution)
-    if codeutil.placeholder(solution + "\n" + tests, code + "\n\n" + test_code):
+    if codeutil.placeholder(solution + "\n" + tests, codeutil.join_blocks(solution)):
         return "format:placeholder"
     return None
 
@@ -101,7 +101,7 @@ def _passing_reason(outcome: Outcome | None) -> str | None:
 
 def _quality_reason(sample: Record) -> str | None:
     code, tests = codeutil.program_parts(sample.data["solution"], sample.data["tests"])
-    return "trivial_tests" if codeutil.weak_tests(code, tests) else None
+    return "trivial_tests" if weak_tests(code, tests) else None
 
 
 def _squash(text: str) -> str:

@@ -8,8 +8,8 @@ from codealign.synth.code import (
     placeholder,
     skeleton,
     strip_main_guard,
-    weak_tests,
 )
+from codealign.synth.testgate import weak_tests
 
 
 def test_code_blocks_whatever_the_tag_and_an_unclosed_last_block():

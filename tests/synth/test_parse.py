@@ -15,6 +15,8 @@ from codealign.synth.parse import parse_concepts, parse_instruction, split_respo
         ("- list comprehensions\n- `zip`\n- slicing\n", ["list comprehensions", "zip", "slicing"]),
         ("1. closures\n2. decorators, functools.wraps\n", ["closures", "decorators", "functools.wraps"]),
         ("Recursion, recursion, trees", ["Recursion", "trees"]),
+        ("### Concepts\nhash maps, two pointers", ["hash maps", "two pointers"]),
+        ("Concepts: generators, itertools", ["generators", "itertools"]),
     ],
 )
 def test_concepts(text, expected):
@@ -35,6 +37,9 @@ def test_instruction_stops_at_the_next_section():
     assert parse_instruction(text) == "Write a function `f(x)` that squares x.\nHandle negative numbers."
     assert parse_instruction("  Create a class `Queue` with push and pop.\n\n## Example 9\n...") == (
         "Create a class `Queue` with push and pop."
+    )
+    assert parse_instruction("### Task\nImplement `merge(a, b)` for two sorted lists.\n") == (
+        "Implement `merge(a, b)` for two sorted lists."
     )
     assert parse_instruction("\n\n").reason == "empty_instruction"
     assert parse_instruction("Sort it.").reason == "instruction_too_short"

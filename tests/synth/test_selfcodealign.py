@@ -14,6 +14,7 @@ from codealign.synth import code as codeutil
 from codealign.synth.base import ParseError
 from codealign.synth.parse import parse_concepts, parse_instruction
 from codealign.synth.selfcodealign import SelfCodeAlign, load_pool, load_templates
+from codealign.synth.testgate import weak_tests
 
 SEED = Record("seed", {"seed": 'def area(w, h):\n    """Area of a w x h rectangle."""\n    return w * h\n'})
 CONCEPTS = Record("concepts", {"concepts": ["arithmetic", "input validation"]}, parents=(SEED.id,))
@@ -60,7 +61,7 @@ def test_every_pool_example_passes_its_own_tests_in_the_sandbox():
         program = method.program(Record("sample", fields, parents=(instruction.id,)))
         assert not isinstance(program, ParseError), example["id"]
         code, tests = codeutil.program_parts(fields["solution"], fields["tests"])
-        assert codeutil.weak_tests(code, tests) is None, example["id"]
+        assert weak_tests(code, tests) is None, example["id"]
         programs.append((example["id"], program))
     with Sandbox(workers=2) as sandbox:
         outcomes = sandbox.run_all([p for _, p in programs])

@@ -1,11 +1,12 @@
 """Reading the code inside a model's response: fenced blocks, the program to run, and the static checks selection
-makes on it (defined names, code skeleton, placeholders, whether the tests exercise the solution).
+makes on it (defined names, code skeleton, placeholders). Whether the tests exercise the code: `testgate`.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 
 # A fence opens with ``` plus an optional language tag; an unterminated last block runs to the end of the text.
 _FENCE = re.compile(r"^[ \t]*```[^\n`]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.S | re.M)
@@ -13,6 +14,7 @@ _FENCE = re.compile(r"^[ \t]*```[^\n`]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.S | 
 _MARKERS = re.compile(r"your code (?:goes )?here|write your code|\bTODO\b|\bFIXME\b|#\s*(?:todo|fixme)\b", re.I)
 # Lower-case "todo" in prose or names ("a todo list", TodoList) is ordinary vocabulary, not a placeholder.
 _CASE_SENSITIVE = re.compile(r"\bTODO\b|\bFIXME\b")
+_STUB_HINT = re.compile(r"\bpass\b|\.\.\.|NotImplemented|\"\"\"|'''")
 _ABSTRACT_DECORATORS = {"abstractmethod", "abstractproperty", "overload"}
 _ABSTRACT_BASES = {"ABC", "Protocol", "ABCMeta"}
 
@@ -48,6 +50,8 @@ def strip_main_guard(code: str) -> str:
     The tests run after the code in the same process, so a script entry point would read the (empty) standard
     input, parse the sandbox's argv or call sys.exit before any test ran.
     """
+    if "__main__" not in code:
+        return code
     tree = _parse(code)
     if tree is None:
         return code
@@ -140,6 +144,17 @@ def _is_stub_body(body: list[ast.stmt]) -> bool:
     return True
 
 
+def _class_defs(body: list[ast.stmt]) -> Iterator[ast.ClassDef]:
+    """Class statements at any depth, visiting statement bodies only (much cheaper than a full ast.walk)."""
+    for node in body:
+        if isinstance(node, ast.ClassDef):
+            yield node
+        for name in ("body", "orelse", "finalbody"):
+            inner = getattr(node, name, None)
+            if isinstance(inner, list):
+                yield from _class_defs(inner)
+
+
 def placeholder(text: str, code: str) -> str | None:
     """Why a response looks unfinished ("your code here", TODO, stub bodies), or None.
 
@@ -150,10 +165,12 @@ def placeholder(text: str, code: str) -> str | None:
         if m.group(0).lower().startswith(("todo", "fixme")) and not _CASE_SENSITIVE.fullmatch(m.group(0)):
             continue
         return f"marker {m.group(0).strip()!r}"
+    if not _STUB_HINT.search(code):
+        return None  # every stub body needs one of these tokens; most code is cleared without parsing it
     tree = _parse(code)
     if tree is None:
         return None
-    bases = {b.id for n in ast.walk(tree) if isinstance(n, ast.ClassDef) for b in n.bases if isinstance(b, ast.Name)}
+    bases = {b.id for n in _class_defs(tree.body) for b in n.bases if isinstance(b, ast.Name)}
 
     def stub_in(body: list[ast.stmt]) -> str | None:
         for node in body:
@@ -170,148 +187,3 @@ def placeholder(text: str, code: str) -> str | None:
         return None
 
     return stub_in(tree.body)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Do the tests exercise the solution?
-
-
-def _solution_names(tree: ast.Module) -> set[str]:
-    """Names a test can reach the solution through: its top-level defs and classes, and computed module globals."""
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and not _is_literal(node.value):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(_target_names(targets))
-    return names
-
-
-def _is_literal(node: ast.AST) -> bool:
-    try:
-        ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
-    return True
-
-
-def _target_names(targets: list[ast.expr]) -> set[str]:
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-
-
-def _loads(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-
-
-def _taint(tests: ast.Module, tainted: set[str]) -> set[str]:
-    """Close `tainted` over the tests: names bound from an expression that uses the solution become tainted too."""
-    tainted = set(tainted)
-    while True:
-        before = len(tainted)
-        for node in ast.walk(tests):
-            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
-                if node.value is not None and _loads(node.value) & tainted:
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    tainted |= _target_names(targets)
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-                if _loads(node.iter) & tainted:
-                    tainted |= _target_names([node.target])
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
-                for item in node.items:
-                    if item.optional_vars is not None and _loads(item.context_expr) & tainted:
-                        tainted |= _target_names([item.optional_vars])
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                if any(_loads(stmt) & tainted for stmt in node.body) or any(_loads(b) & tainted for b in getattr(node, "bases", [])):
-                    tainted.add(node.name)
-            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-                # `obj.method(x)` / `helper(obj)` may change the objects it is given: they now carry solution state.
-                call = node.value
-                if _loads(call) & tainted:
-                    tainted |= {a.id for a in call.args if isinstance(a, ast.Name)}
-        if len(tainted) == before:
-            return tainted
-
-
-def _checked(node: ast.AST) -> list[ast.AST]:
-    """What an assertion checks: `assert expr`, or the arguments of `self.assertEqual(...)`-style calls."""
-    if isinstance(node, ast.Assert):
-        return [node.test]
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.startswith("assert"):
-        return [*node.args, *(k.value for k in node.keywords)]
-    return []
-
-
-def _is_test_case(node: ast.ClassDef) -> bool:
-    return any((b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")).endswith("TestCase") for b in node.bases)
-
-
-def _reachable_assertions(tests: ast.Module) -> list[ast.AST]:
-    """The expressions of assertions that can run: at module level, in a function the tests refer to outside its
-    own body, or in a method of a unittest TestCase (run by the test runner, not by name)."""
-    used = {
-        sub.id
-        for node in tests.body
-        for sub in ast.walk(node)
-        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)
-    }
-    found: list[ast.AST] = []
-
-    def visit(node: ast.AST, live: bool, in_test_case: bool) -> None:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            live = live and (in_test_case or node.name in used)
-            in_test_case = False
-        elif isinstance(node, ast.ClassDef):
-            in_test_case = _is_test_case(node)
-        if live:
-            found.extend(_checked(node))
-        for child in ast.iter_child_nodes(node):
-            visit(child, live, in_test_case)
-
-    visit(tests, True, False)
-    return found
-
-
-def _exits(nodes: list[ast.stmt], top_level_only: bool) -> bool:
-    """A call to sys.exit/exit/quit/os._exit: the process would end, with status 0, before later asserts run."""
-    for stmt in nodes:
-        if top_level_only and isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for node in ast.walk(stmt):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            if isinstance(func, ast.Name) and func.id in ("exit", "quit"):
-                return True
-            owner = func.value if isinstance(func, ast.Attribute) else None
-            if isinstance(owner, ast.Name) and owner.id in ("sys", "os") and func.attr in ("exit", "_exit"):
-                return True
-    return False
-
-
-def weak_tests(solution_code: str, tests_code: str) -> str | None:
-    """Why the tests fail to check the solution, or None when at least one reachable assert uses it.
-
-    Catches `assert True`, asserts on constants or on values the tests computed themselves, tests that redefine
-    the function they claim to test, test functions that are never called, and an explicit exit that would end
-    the program with status 0 before the assertions ran.
-    """
-    sol = _parse(solution_code)
-    tests = _parse(tests_code)
-    if sol is None or tests is None:
-        return None  # unreadable code is judged by execution, not here
-    names = _solution_names(sol)
-    redefined = {
-        n.name for n in tests.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-    } & names
-    if redefined:
-        return f"tests redefine {sorted(redefined)[0]}"
-    if _exits(tests.body, top_level_only=False) or _exits(sol.body, top_level_only=True):
-        return "exits before the tests finish"
-    checked = _reachable_assertions(tests)
-    if not checked:
-        return "no assert runs"
-    tainted = _taint(tests, names)
-    if not any(_loads(expr) & tainted for expr in checked):
-        return "no assert uses the solution"
-    return None

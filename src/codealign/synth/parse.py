@@ -23,6 +23,7 @@ def _cut_next_example(text: str) -> str:
 def parse_concepts(text: str) -> list[str] | ParseError:
     """A comma-separated list (or a bulleted one, one concept per line) in the first paragraph of the answer."""
     body = _cut_next_example(text).strip()
+    body = re.sub(r"^(?:###\s*concepts\s*:?|concepts\s*:)\s*", "", body, flags=re.I)  # a chat model may repeat the heading
     paragraph = re.split(r"\n\s*\n|^###", body, maxsplit=1, flags=re.M)[0]
     lines = [line for line in paragraph.splitlines() if line.strip()]
     items: list[str] = []
@@ -46,6 +47,7 @@ def parse_concepts(text: str) -> list[str] | ParseError:
 def parse_instruction(text: str, min_words: int = 5) -> str | ParseError:
     """The task text: everything up to the next section heading or example block."""
     body = _cut_next_example(text)
+    body = re.sub(r"^\s*(?:###\s*task\s*:?|task\s*:)\s*", "", body, flags=re.I)  # a chat model may repeat the heading
     body = re.split(r"^###\s|</?instruction>", body, maxsplit=1, flags=re.M)[0].strip()
     if not body:
         return ParseError("empty_instruction", text)
