@@ -41,8 +41,11 @@ def served_kinds(server):
     return Counter(k for entry in read_log(server.log_path) if entry["stage"] == "response" for k in entry["kinds"])
 
 
-def test_funnel_is_exactly_what_the_model_wrote(scripted_server, tmp_path):
-    funnel = run(scripted_server, tmp_path)
+@pytest.mark.parametrize("mode", ["completion", "chat"])
+def test_funnel_is_exactly_what_the_model_wrote(scripted_server, tmp_path, mode):
+    funnel = run(scripted_server, tmp_path, f"backend.mode={mode}")
+    paths = {entry["path"] for entry in read_log(scripted_server.log_path)}
+    assert paths == {"/v1/completions" if mode == "completion" else "/v1/chat/completions"}
     kinds = served_kinds(scripted_server)
     # The seven seeds exercise every kind of output the server has.
     assert set(kinds) == set(GENERATION_REJECT) | set(NOT_RUN) | set(EXECUTED)
