@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from codealign.config import StrictModel
+from codealign.evaluate.benchmarks import available as shipped_benchmarks
 from codealign.records import Record
 from codealign.sandbox.types import Outcome, Status
 from codealign.synth import code as codeutil
@@ -53,7 +54,9 @@ class SelectionOptions(StrictModel):
     dedup_num_perm: int = Field(256, ge=16)
     dedup_ngram: int = Field(5, ge=1, description="word n-gram size of the MinHash shingles")
     decontaminate: bool = True
-    benchmarks: tuple[str, ...] = ("humaneval",)
+    benchmarks: tuple[str, ...] = Field(
+        default_factory=lambda: tuple(shipped_benchmarks()), description="benchmarks to decontaminate against (all shipped)"
+    )
     decontam_ngram: int = Field(10, ge=1)
     shuffle_seed: int = Field(6666, description="seed of the shuffle that picks one passing sample per instruction")
     pairs: bool = Field(True, description="make DPO pairs from kept and failing samples of the same instruction")
