@@ -8,7 +8,7 @@ import pytest
 
 from codealign.cache import open_cache
 from codealign.config import load_config
-from codealign.errors import ConfigError
+from codealign.errors import BackendError, ConfigError
 from codealign.pipeline import RunConfig, run_pipeline
 from codealign.records import iter_jsonl
 from codealign.testing.server import read_log
@@ -153,3 +153,18 @@ def test_bad_seed_lines_are_reported_and_skipped(scripted_server, tmp_path):
     lines = {row["line"]: row["reason"] for row in iter_jsonl(tmp_path / "run" / "rejects" / "seeds.jsonl")}
     assert sorted(lines) == [2, 3, 4]
     assert funnel["stages"]["concepts"]["in"] == 2  # the good seeds go on
+
+
+def test_a_request_that_always_fails_stops_the_run_unless_told_to_skip_it(scripted_server, tmp_path):
+    seeds = tmp_path / "seeds.jsonl"
+    good = (REPO / "examples" / "seeds.jsonl").read_text().splitlines()[0]
+    bad = json.dumps({"seed": "def broken(x):\n    # SCRIPTED-SERVER-ERROR\n    return x\n"})
+    seeds.write_text(f"{good}\n{bad}\n")
+    args = (f"seeds.path={seeds}", "backend.max_retries=0")
+    with pytest.raises(BackendError, match="rerun the same command"):
+        run(scripted_server, tmp_path, *args)
+    assert not (tmp_path / "run" / "concepts" / "00000.done").exists()
+
+    funnel = run(scripted_server, tmp_path, *args, "skip_failed_requests=true")
+    assert funnel["stages"]["concepts"] == {"in": 2, "out": 1, "rejected": {"backend error": 1}}
+    assert funnel["stages"]["instruction"]["in"] == 1

@@ -3,7 +3,7 @@
 It stands in for a base model behind vLLM so the whole pipeline can run on any machine: the answer to a prompt is
 chosen by the item the prompt asks about (see `scenarios.yaml`), then cut at the request's stop strings and
 `max_tokens` the way a real server cuts it. Every answered request is appended to a JSONL log, so tests can count
-the calls a run made.
+the calls a run made. An item that contains `SCRIPTED-SERVER-ERROR` is answered with HTTP 500, every time.
 
     python -m codealign.testing.server --port 0 --log requests.jsonl --ready-file port.txt
 """
@@ -24,6 +24,8 @@ from typing import Any
 from codealign.records import content_hash
 
 _CHARS_PER_TOKEN = 4
+# An item (seed, concepts or instruction) containing this text gets HTTP 500 every time: a request that never succeeds.
+FAIL_MARKER = "SCRIPTED-SERVER-ERROR"
 _TAIL = {
     "concepts": "\n\n## Example 9\n### Snippet\ndef helper(items):\n",
     "instruction": "\n\n## Example 9\n### Properties\ncategory: function\n",
@@ -38,6 +40,10 @@ _GENERIC_RESPONSE = {
     "text": "Return the argument.\n\n```python\ndef identity(x):\n    return x\n```",
     "tests": "assert identity(3) == 3\nassert identity('a') == 'a'",
 }
+
+
+class ServerFailure(Exception):
+    """Answered as HTTP 500."""
 
 
 def load_scenarios() -> list[dict[str, Any]]:
@@ -167,6 +173,10 @@ class ScriptedServer:
             if isinstance(prompt, list):  # one prompt per call is all the pipeline sends
                 prompt = prompt[0] if prompt else ""
         n = int(body.get("n") or 1)
+        stage, item = self.script.stage_of(prompt)
+        if FAIL_MARKER in item:
+            self._log({"time": time.time(), "path": path, "stage": stage, "error": 500, "seed": body.get("seed")})
+            raise ServerFailure("scripted failure: the item asks the server to fail")
         stop = body.get("stop") or []
         stop = [stop] if isinstance(stop, str) else list(stop)
         max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 16)
@@ -259,7 +269,10 @@ def _make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             if self.path.rstrip("/") not in ("/v1/completions", "/v1/chat/completions"):
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
                 return
-            self._send(200, server.answer(self.path.rstrip("/"), body))
+            try:
+                self._send(200, server.answer(self.path.rstrip("/"), body))
+            except ServerFailure as exc:
+                self._send(500, {"error": {"message": str(exc), "type": "server_error"}})
 
     return Handler
 
