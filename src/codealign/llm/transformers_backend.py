@@ -43,6 +43,9 @@ class TransformersBackend(Backend):
     def load(self) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the job's own progress bar is the one to watch
 
         model_id = self.config.model
         if model_id.startswith(_LOCAL_PREFIXES) and not Path(model_id).expanduser().exists():
@@ -149,32 +152,45 @@ class TransformersBackend(Backend):
         gens = [torch.Generator(device=dev).manual_seed(r.seed) for r in rows]
         windows = [max((len(s.encode()) for s in r.stop), default=0) + 2 for r in rows]
         with torch.inference_mode():
-            out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
-            last = pos[:, -1:]
-            for _ in range(max(r.max_tokens for r in rows)):
+            # logits_to_keep=1: the prompt's other logits would cost length x vocabulary floats for nothing.
+            out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
+            past, last = out.past_key_values, pos[:, -1:]
+            active = list(range(len(rows)))  # batch position -> row
+            while True:
                 logits = out.logits[:, -1, :].float()
-                nxt = []
-                for b, row in enumerate(rows):
-                    if row.finish is not None:
+                nxt, keep = [], []
+                for p, r in enumerate(active):
+                    row = rows[r]
+                    if row.finish is not None:  # only when the cache cannot drop finished rows
                         nxt.append(self.pad_id)
                         continue
-                    tok = self._pick(logits[b], row, gens[b])
+                    tok = self._pick(logits[p], row, gens[r])
                     nxt.append(tok)
                     if tok in self.eos_ids:
                         row.finish = "stop"
                         continue
                     row.out.append(tok)
-                    if row.stop and any(s in self.tokenizer.decode(row.out[-windows[b] :]) for s in row.stop):
+                    if row.stop and any(s in self.tokenizer.decode(row.out[-windows[r] :]) for s in row.stop):
                         row.finish = "stop"
                     elif len(row.out) >= row.max_tokens:
                         row.finish = "length"
-                if all(r.finish is not None for r in rows):
+                    else:
+                        keep.append(p)
+                if not keep:
                     return
-                mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
+                if len(keep) < len(active) and hasattr(past, "batch_select_indices"):
+                    # Finished rows leave the batch, so a long sample does not make short ones cost more.
+                    idx = torch.tensor(keep, dtype=torch.long, device=dev)
+                    past.batch_select_indices(idx)
+                    mask, last = mask[idx], last[idx]
+                    nxt = [nxt[p] for p in keep]
+                    active = [active[p] for p in keep]
+                mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
                 last = last + 1
                 step = torch.tensor(nxt, dtype=torch.long, device=dev)[:, None]
-                out = self.model(input_ids=step, attention_mask=mask, position_ids=last,
-                                 past_key_values=out.past_key_values, use_cache=True)
+                out = self.model(input_ids=step, attention_mask=mask, position_ids=last, past_key_values=past,
+                                 use_cache=True, logits_to_keep=1)
+                past = out.past_key_values
 
     def _pick(self, logits: Any, row: _Row, gen: Any) -> int:
         torch = self._torch
