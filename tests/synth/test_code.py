@@ -12,10 +12,18 @@ from codealign.synth.code import (
 from codealign.synth.testgate import weak_tests
 
 
-def test_code_blocks_whatever_the_tag_and_an_unclosed_last_block():
+def test_code_blocks_python_or_untagged_and_an_unclosed_last_block():
     text = "Intro\n```py\na = 1\n```\nthen\n```\nb = 2\n```\nand\n```python\nc = 3\n"
     assert code_blocks(text) == ["a = 1", "b = 2", "c = 3"]
     assert code_blocks("no code at all") == []
+
+
+def test_shell_output_and_transcript_blocks_are_not_part_of_the_program():
+    text = (
+        "Install it:\n```bash\npip install numpy\n```\n```python\ndef f(x):\n    return x + 1\n```\n"
+        "Usage:\n```pycon\n>>> f(1)\n2\n```\n```python\n>>> f(2)\n3\n```\nOutput:\n```text\n3\n```"
+    )
+    assert code_blocks(text) == ["def f(x):\n    return x + 1"]
 
 
 def test_main_guard_is_removed_but_the_rest_is_kept():

@@ -9,7 +9,10 @@ import re
 from collections.abc import Iterator
 
 # A fence opens with ``` plus an optional language tag; an unterminated last block runs to the end of the text.
-_FENCE = re.compile(r"^[ \t]*```[^\n`]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.S | re.M)
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([^\n`]*)\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.S | re.M)
+# Blocks that are Python to run. Untagged blocks count (models often omit the tag); shell commands, program output
+# and other languages shown for illustration do not, nor do interpreter transcripts (`>>> f(1)`).
+_PYTHON_TAGS = {"", "python", "py", "python3", "py3"}
 
 _MARKERS = re.compile(r"your code (?:goes )?here|write your code|\bTODO\b|\bFIXME\b|#\s*(?:todo|fixme)\b", re.I)
 # Lower-case "todo" in prose or names ("a todo list", TodoList) is ordinary vocabulary, not a placeholder.
@@ -20,8 +23,14 @@ _ABSTRACT_BASES = {"ABC", "Protocol", "ABCMeta"}
 
 
 def code_blocks(text: str) -> list[str]:
-    """The contents of every fenced code block, in order, whatever its language tag."""
-    return [m.group(1).rstrip("\n") for m in _FENCE.finditer(text) if m.group(1).strip()]
+    """The contents of the fenced Python code blocks, in order."""
+    blocks = []
+    for m in _FENCE.finditer(text):
+        tag, body = (m.group(1).split() or [""])[0].lower(), m.group(2)
+        if tag not in _PYTHON_TAGS or not body.strip() or body.lstrip().startswith(">>>"):
+            continue
+        blocks.append(body.rstrip("\n"))
+    return blocks
 
 
 def join_blocks(text: str) -> str:
