@@ -76,6 +76,7 @@ SOLUTION = "class Stack:\n    def __init__(self):\n        self.items = []\n\n  
         ("assert True", False),
         ("x = [1]\nassert x == [1]", False),
         ("s = Stack()\nassert 1 + 1 == 2", False),
+        ("s = Stack()\nassert s.items == s.items", False),
         ("def test_push():\n    s = Stack()\n    assert s.items == []\n\nprint('done')", False),
         ("class Stack:\n    items = []\n\nassert Stack().items == []", False),
         (

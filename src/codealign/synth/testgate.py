@@ -63,6 +63,15 @@ def _is_test_case(node: ast.ClassDef) -> bool:
     return any((b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")).endswith("TestCase") for b in node.bases)
 
 
+def _tautology(test: ast.expr) -> bool:
+    """`assert f(x) == f(x)` and the like: true whatever the solution does."""
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+        return False
+    if not isinstance(test.ops[0], (ast.Eq, ast.Is, ast.GtE, ast.LtE)):
+        return False
+    return ast.dump(test.left) == ast.dump(test.comparators[0])
+
+
 class _Scan:
     """One bottom-up pass: every Name read, the bindings (reads -> bound names) and the assertions with the chain
     of functions they sit in (an assertion runs only if each of those functions is referred to somewhere)."""
@@ -118,7 +127,7 @@ class _Scan:
             # `obj.method(x)` / `helper(obj)` may change the objects it is given: they now carry solution state.
             bind((reads.get("value", set()), {a.id for a in node.value.args if isinstance(a, ast.Name)}))
         elif isinstance(node, ast.Assert):
-            self.assertions.append((reads.get("test", set()), funcs))
+            self.assertions.append((set() if _tautology(node.test) else reads.get("test", set()), funcs))
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.startswith("assert"):
             self.assertions.append((reads.get("args", set()) | reads.get("keywords", set()), funcs))
 
