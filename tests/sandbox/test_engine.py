@@ -25,7 +25,7 @@ def test_outcomes_are_typed(sandbox):
     assert got["fail"].error_type == "AssertionError" and "inc(1) == 2" in got["fail"].error
     assert got["raise"].error_type == "KeyError" and "missing" in got["raise"].error
     assert "SIGSEGV" in got["segv"].error
-    assert 0.9 < got["timeout"].duration < 3
+    assert 0.9 < got["timeout"].duration < 3.5  # stretched only by time spent waiting for a CPU
 
 
 def test_output_is_captured_and_capped(sandbox):

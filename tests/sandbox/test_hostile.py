@@ -12,17 +12,35 @@ PROJECT = Path(__file__).resolve().parents[2]
 HEALTHY = Program(id="healthy", code="def f(x):\n    return x + 1\n", tests="assert f(1) == 2\n")
 
 
-def servers() -> int:
-    """Host processes running a sandbox worker (each worker's server and anything it forked)."""
-    count = 0
+def _our_processes(marker: bytes) -> int:
+    """Descendants of this test process (other sessions' sandboxes may share the host) whose command matches."""
+    parent, cmdlines = {}, {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdlines[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"codealign" in cmdline and b"server.py" in cmdline and not cmdline.startswith(b"bwrap"):
-            count += 1
+        parent[int(pid)] = int(stat[stat.rfind(")") + 2 :].split()[1])
+    me, count = os.getpid(), 0
+    for pid, cmdline in cmdlines.items():
+        if b"codealign/server.py" not in cmdline or not cmdline.startswith(marker):
+            continue
+        up = parent.get(pid)
+        while up not in (None, 0, 1, me):
+            up = parent.get(up)
+        count += up == me
     return count
+
+
+def servers() -> int:
+    """Sandbox workers of ours alive on this host: one bubblewrap process each."""
+    return _our_processes(b"bwrap")
+
+
+def jailed() -> int:
+    """Processes inside our workers' jails: servers, their waiting children, and whatever a program left."""
+    return _our_processes(b"/")
 
 
 @pytest.fixture(scope="module")
@@ -160,16 +178,16 @@ def test_resource_bombs_are_contained(jail):
         # Threads left spinning once the tests are done are killed with the program; joining them is a timeout.
         "spinning threads": (
             Program(
-                code="import threading\nfor _ in range(8):\n"
-                "    threading.Thread(target=lambda: [0 for _ in iter(int, 1)]).start()\n",
-                limits=Limits(timeout=2),
+                code="import threading\ndef spin():\n    while True:\n        pass\n"
+                "for _ in range(4):\n    threading.Thread(target=spin).start()\n",
+                limits=Limits(timeout=5),
             ),
             Status.PASSED,
         ),  # fmt: skip
         "joined threads": (
             Program(
-                code="import threading\nts = [threading.Thread(target=lambda: [0 for _ in iter(int, 1)])"
-                " for _ in range(4)]\nfor t in ts:\n    t.start()\nfor t in ts:\n    t.join()\n",
+                code="import threading\ndef spin():\n    while True:\n        pass\n"
+                "ts = [threading.Thread(target=spin) for _ in range(4)]\nfor t in ts:\n    t.start()\nfor t in ts:\n    t.join()\n",
                 limits=Limits(timeout=2),
             ),
             Status.TIMEOUT,
@@ -239,12 +257,11 @@ time.sleep(0.2)
 """
     look = Program(code="import os\nothers = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid())]\n",
                    tests="assert others == [], others")  # fmt: skip
+    before = servers()
     with Sandbox(workers=1) as sb:
-        before = servers()
         daemon, after = sb.run_all([Program(code=code), look])
         assert daemon.passed and after.passed, after.error
-        assert servers() == before
-    assert servers() == before - 1
+    assert servers() == before
 
 
 def test_fake_success_is_not_a_pass(jail):

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from codealign.sandbox import Limits, Program, Sandbox, Status
-from tests.sandbox.test_hostile import servers
+from tests.sandbox.test_hostile import jailed, servers
 
 KINDS = [
     ("def f(x):\n    return x * 2\n", "assert f(3) == 6\n", Status.PASSED),
@@ -39,7 +39,8 @@ def sandbox_tmpdirs() -> set[str]:
 
 
 def test_thousands_of_programs_leave_nothing_behind():
-    fds, procs, tmps, kids = len(os.listdir("/proc/self/fd")), servers(), sandbox_tmpdirs(), our_children()
+    fds, procs, inside = len(os.listdir("/proc/self/fd")), servers(), jailed()
+    tmps, kids = sandbox_tmpdirs(), our_children()
     n = 3000
     pulled = []
 
@@ -58,7 +59,7 @@ def test_thousands_of_programs_leave_nothing_behind():
     assert len(outcomes) == n
     for o in outcomes:
         assert o.status is KINDS[int(o.id) % len(KINDS)][2], o
-    assert servers() == procs
+    assert servers() == procs and jailed() == inside
     assert sandbox_tmpdirs() == tmps
     assert our_children() == kids
     assert len(os.listdir("/proc/self/fd")) == fds

@@ -21,6 +21,7 @@ import time
 
 _HEADER = struct.Struct(">I")
 _TOKEN_CAP = 1 << 20
+_MAX_STRETCH = 2.0  # a starved program gets at most this many extra timeouts of wall-clock time
 
 
 def _read_exact(fd, n):
@@ -34,20 +35,22 @@ def _read_exact(fd, n):
     return b"".join(chunks)
 
 
-def read_frame(fd):
+def read_body(fd):
     head = _read_exact(fd, _HEADER.size)
     if head is None:
         return None
-    body = _read_exact(fd, _HEADER.unpack(head)[0])
-    return None if body is None else json.loads(body)
+    return _read_exact(fd, _HEADER.unpack(head)[0])
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def write_frame(fd, obj):
     body = json.dumps(obj).encode()
-    data = _HEADER.pack(len(body)) + body
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    _write_all(fd, _HEADER.pack(len(body)) + body)
 
 
 class Tail:
@@ -99,6 +102,7 @@ def clear_dir(path):
 class Server:
     def __init__(self, config):
         self.config = config
+        self.spare = None
         self.pid1 = os.getpid() == 1
         self.workdir = config["workdir"]
         self.scratch = [d for d in config.get("scratch", []) if os.path.isdir(d)]
@@ -119,27 +123,56 @@ class Server:
 
     # -- one program --------------------------------------------------------------------------------------------
 
-    def run(self, req):
-        lang = self.languages.get(req["language"])
-        if lang is None:
-            return {
-                "status": "sandbox_error",
-                "error": f"language {req['language']!r} is not loaded in this pool",
-            }
-        limits = req["limits"]
-        nonce = os.urandom(16).hex()
+    def _prefork(self):
+        """A child forked ahead of its request, so a fork never sits between a request and its program."""
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         tok_r, tok_w = os.pipe()
-        start = time.monotonic()
+        req_r, req_w = os.pipe()
+        nonce = os.urandom(16).hex()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             try:
-                self._child(lang, req, limits, out_w, err_w, tok_w, nonce)
+                self._child(out_w, err_w, tok_w, req_r, nonce)
             finally:
                 os._exit(70)
-        for fd in (out_w, err_w, tok_w):
+        for fd in (out_w, err_w, tok_w, req_r):
             os.close(fd)
+        return {"pid": pid, "out": out_r, "err": err_r, "tok": tok_r, "req": req_w, "nonce": nonce}
+
+    def _discard(self, spare):
+        _kill(spare["pid"])
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(spare["pid"], 0)
+        for key in ("out", "err", "tok", "req"):
+            with contextlib.suppress(OSError):
+                os.close(spare[key])
+
+    def _hand_over(self, body):
+        """Give the request to the waiting child; a spare that died meanwhile is replaced once."""
+        for attempt in range(2):
+            spare, self.spare = self.spare or self._prefork(), None
+            try:
+                _write_all(spare["req"], body)
+                os.close(spare["req"])
+                return spare
+            except OSError:
+                self._discard(spare)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def run(self, req, body):
+        if req.get("language") not in self.languages:
+            return {
+                "status": "sandbox_error",
+                "error": f"language {req.get('language')!r} is not loaded in this pool",
+            }
+        limits = req["limits"]
+        spare = self._hand_over(body)
+        start = time.monotonic()
+        pid, nonce = spare["pid"], spare["nonce"]
+        out_r, err_r, tok_r = spare["out"], spare["err"], spare["tok"]
         cap = limits["max_output_bytes"]
         streams = {out_r: Tail(cap), err_r: Tail(cap), tok_r: Tail(_TOKEN_CAP)}
         deadline = start + limits["timeout"]
@@ -152,6 +185,13 @@ class Server:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
+                # Time spent waiting for a CPU (a loaded machine) is not the program's: stretch the deadline by it.
+                stretched = (
+                    start + limits["timeout"] + min(_runqueue_wait(pid), limits["timeout"] * _MAX_STRETCH)
+                )
+                if stretched > time.monotonic() + 0.001:
+                    deadline = stretched
+                    continue
                 timed_out = True
                 break
             events = poller.poll(left * 1000)
@@ -197,7 +237,7 @@ class Server:
             result["recycle"] = True
         return result
 
-    def _child(self, lang, req, limits, out_w, err_w, tok_w, nonce):  # pragma: no cover - runs in the child
+    def _child(self, out_w, err_w, tok_w, req_r, nonce):  # pragma: no cover - runs in the child
         os.setsid()
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
@@ -206,11 +246,23 @@ class Server:
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         token_fd = os.dup2(tok_w, 3)
-        os.closerange(4, 1 << 20)
+        os.dup2(req_r, 4)
+        os.closerange(5, 1 << 20)
         os.set_inheritable(3, False)
         os.chdir(self.workdir)
         os.environ.clear()
         os.environ.update(self.env)
+        chunks = []
+        while True:
+            chunk = os.read(4, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(4)
+        if not chunks:  # the worker is shutting down
+            os._exit(0)
+        req = json.loads(b"".join(chunks))
+        limits = req["limits"]
         mib = 1 << 20
         cpu = int(limits["timeout"]) + 1
         nproc = limits["max_processes"] + (1 if self.pid1 else 0)  # the server counts against the same user
@@ -229,8 +281,7 @@ class Server:
                 # A hard limit already below ours (a container's) stays as it is.
                 soft, hard = resource.getrlimit(which)
                 resource.setrlimit(which, (min(value[0], hard), hard))
-        gc.unfreeze()
-        lang.execute(req, token_fd, nonce)
+        self.languages[req["language"]].execute(req, token_fd, nonce)
 
     def _kill_all(self, pid):
         """Kill the program and everything it started, daemons included, and reap them."""
@@ -254,13 +305,16 @@ class Server:
     # -- the loop -----------------------------------------------------------------------------------------------
 
     def serve(self, rfd, wfd):
+        self.spare = self._prefork()
         write_frame(wfd, {"ready": True, "pid1": self.pid1, "python": sys.version.split()[0]})
         while True:
-            req = read_frame(rfd)
-            if req is None:
+            body = read_body(rfd)
+            if body is None:
+                if self.spare is not None:
+                    self._discard(self.spare)
                 return
             try:
-                result = self.run(req)
+                result = self.run(json.loads(body), body)
             except Exception as exc:  # a bug of ours: report it, keep serving
                 import traceback
 
@@ -272,6 +326,8 @@ class Server:
             write_frame(wfd, result)
             if result.get("recycle"):
                 return
+            if self.spare is None:
+                self.spare = self._prefork()
 
 
 def _read_some(fd):
@@ -279,6 +335,15 @@ def _read_some(fd):
         return os.read(fd, 65536)
     except OSError:
         return b""
+
+
+def _runqueue_wait(pid):
+    """Seconds the program's main thread has spent runnable but waiting for a CPU."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as fh:
+            return int(fh.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _kill(pid):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import selectors
 import signal
 import struct
 import subprocess
@@ -18,7 +17,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from codealign.cache import NullCache, cache_key
 from codealign.errors import SandboxError
@@ -31,6 +30,14 @@ _HEADER = struct.Struct(">I")
 _READ_AHEAD = 256  # programs looked up in the cache together
 _FLUSH_EVERY = 128  # outcomes written to the cache together
 _START_TIMEOUT = 60.0
+_DEPTH = 1  # programs sent ahead to each worker
+
+
+class _Job(NamedTuple):
+    seq: int
+    program: Program
+    key: str
+    attempt: int = 0
 
 
 def _languages() -> Any:
@@ -54,8 +61,8 @@ class _Worker:
         )
         self.rfd = self.proc.stdout.fileno()  # type: ignore[union-attr]
         self.wfd = self.proc.stdin.fileno()  # type: ignore[union-attr]
-        self.job: tuple[int, Program, str, int] | None = None  # (seq, program, key, attempt)
-        self.deadline = 0.0
+        self.jobs: deque[_Job] = deque()  # sent, oldest (running) first
+        self.deadline = 0.0  # by when the running job must be answered
 
     def ready(self) -> dict:
         hello = self.recv(timeout=_START_TIMEOUT)
@@ -87,13 +94,8 @@ class _Worker:
         return b"".join(chunks)
 
     def recv(self, timeout: float | None = None) -> dict | None:
-        if timeout is not None:
-            sel = selectors.DefaultSelector()
-            sel.register(self.rfd, selectors.EVENT_READ)
-            ready = sel.select(timeout)
-            sel.close()
-            if not ready:
-                return None
+        if timeout is not None and not _wait_readable([self.rfd], timeout):
+            return None
         try:
             head = self._read_exact(_HEADER.size)
             body = None if head is None else self._read_exact(_HEADER.unpack(head)[0])
@@ -194,13 +196,6 @@ class Sandbox:
         worker.ready()
         return worker
 
-    def _replace(self, worker: _Worker) -> _Worker:
-        worker.kill()
-        self.stats["restarts"] += 1
-        fresh = self._spawn()
-        self._pool[self._pool.index(worker)] = fresh
-        return fresh
-
     # -- running --------------------------------------------------------------------------------------------------
 
     def key(self, program: Program) -> str:
@@ -227,27 +222,28 @@ class Sandbox:
     def _run_indexed(self, programs: Iterator[Program]) -> Iterator[tuple[int, Outcome]]:
         if not self._pool:
             self.start()
-        queue: deque[tuple[int, Program, str, int]] = deque()
+        queue: deque[_Job] = deque()
         to_store: list[tuple[str, dict]] = []
         seq = 0
         exhausted = False
-        sel = selectors.DefaultSelector()
-        busy: dict[int, _Worker] = {}
+        caching = bool(getattr(self.cache, "enabled", True))
         try:
             while True:
                 # Refill from the input, answering cached programs at once.
-                if not exhausted and len(queue) < self.workers:
+                if not exhausted and len(queue) < self.workers * _DEPTH:
                     batch = []
                     for program in programs:
                         if not isinstance(program, Program):
                             program = Program.model_validate(program)
-                        batch.append((seq, program, self.key(program)))
+                        batch.append((seq, program, self.key(program) if caching else ""))
                         seq += 1
                         if len(batch) >= _READ_AHEAD:
                             break
                     else:
                         exhausted = True
-                    found = self.cache.get_many(CACHE_NS, [k for _, _, k in batch]) if batch else {}
+                    found = (
+                        self.cache.get_many(CACHE_NS, [k for _, _, k in batch]) if caching and batch else {}
+                    )
                     for s, program, k in batch:
                         if k in found:
                             self.stats["cached"] += 1
@@ -257,85 +253,102 @@ class Sandbox:
                             yield s, Outcome(id=program.id, status=Status.SANDBOX_ERROR,
                                              error=f"language {program.language!r} is not available; loaded: {known}")  # fmt: skip
                         else:
-                            queue.append((s, program, k, 0))
-                # Hand work to idle workers.
+                            queue.append(_Job(s, program, k))
+                # Keep every worker fed: one program running and one waiting in its pipe hides our latency.
                 for worker in list(self._pool):
-                    if worker.job is None and queue:
+                    while len(worker.jobs) < _DEPTH and queue:
                         job = queue.popleft()
                         try:
                             self._dispatch(worker, job)
                         except OSError:
-                            worker = self._replace(worker)
-                            self._dispatch(worker, job)
-                        busy[worker.rfd] = worker
-                        sel.register(worker.rfd, selectors.EVENT_READ, worker)
+                            queue.appendleft(job)
+                            self._replace(worker, queue)
+                            break
+                busy = [w for w in self._pool if w.jobs]
                 if not busy:
                     if exhausted and not queue:
                         break
                     continue
-                now = time.monotonic()
-                wait = max(0.0, min(w.deadline for w in busy.values()) - now)
-                for key, _ in sel.select(wait):
-                    worker = key.data
-                    result = worker.recv()
-                    sel.unregister(worker.rfd)
-                    del busy[worker.rfd]
-                    done = self._collect(worker, result, queue)
-                    if done is not None:
-                        s, outcome, k = done
-                        if outcome.status is not Status.SANDBOX_ERROR:
-                            to_store.append((k, outcome.model_dump(mode="json", exclude={"id", "cached"})))
-                        yield s, outcome
-                # A worker that stopped answering is replaced; its program is our failure, not the program's.
-                now = time.monotonic()
-                for rfd, worker in list(busy.items()):
-                    if now > worker.deadline:
-                        sel.unregister(rfd)
-                        del busy[rfd]
-                        s, program, _, _ = worker.job  # type: ignore[misc]
-                        worker.job = None
-                        self._replace(worker)
-                        yield s, Outcome(id=program.id, status=Status.SANDBOX_ERROR,
-                                         error="the sandbox worker stopped answering; it was restarted")  # fmt: skip
+                wait = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+                ready = _wait_readable([w.rfd for w in busy], wait)
+                for worker in busy:
+                    if worker.rfd in ready:
+                        done = self._collect(worker, worker.recv(), queue)
+                        if done is not None:
+                            s, outcome, k = done
+                            if caching and outcome.status is not Status.SANDBOX_ERROR:
+                                to_store.append(
+                                    (k, outcome.model_dump(mode="json", exclude={"id", "cached"}))
+                                )
+                            yield s, outcome
+                    elif time.monotonic() > worker.deadline and worker.jobs:
+                        # A worker that stopped answering is replaced; the program is our failure, not its own.
+                        job = worker.jobs.popleft()
+                        self._replace(worker, queue)
+                        yield job.seq, Outcome(id=job.program.id, status=Status.SANDBOX_ERROR,
+                                               error="the sandbox worker stopped answering; it was restarted")  # fmt: skip
                 if len(to_store) >= _FLUSH_EVERY:
                     self.cache.put_many(CACHE_NS, to_store)
                     to_store = []
         finally:
-            sel.close()
             if to_store:
                 self.cache.put_many(CACHE_NS, to_store)
             # An abandoned generator leaves programs running: restart those workers so the next run starts clean.
-            for worker in list(busy.values()):
-                worker.job = None
-                self._replace(worker)
+            for worker in list(self._pool):
+                if worker.jobs:
+                    worker.jobs.clear()
+                    self._replace(worker, None)
 
-    def _dispatch(self, worker: _Worker, job: tuple[int, Program, str, int]) -> None:
-        _, program, _, _ = job
-        worker.job = job
-        limits = program.limits
-        worker.deadline = time.monotonic() + limits.timeout * 1.5 + 10.0
-        worker.send({"language": program.language, "code": program.code, "tests": program.tests,
+    def _dispatch(self, worker: _Worker, job: _Job) -> None:
+        limits = job.program.limits
+        if not worker.jobs:
+            worker.deadline = time.monotonic() + _backstop(limits.timeout)
+        worker.jobs.append(job)
+        worker.send({"language": job.program.language, "code": job.program.code, "tests": job.program.tests,
                      "limits": limits.model_dump()})  # fmt: skip
 
+    def _replace(self, worker: _Worker, queue: deque | None) -> _Worker:
+        """Swap a dead or stuck worker for a fresh one; programs it had not started go back to the queue."""
+        if queue is not None:
+            queue.extendleft(reversed(worker.jobs))
+        worker.jobs.clear()
+        worker.kill()
+        self.stats["restarts"] += 1
+        fresh = self._spawn()
+        self._pool[self._pool.index(worker)] = fresh
+        return fresh
+
     def _collect(self, worker: _Worker, result: dict | None, queue: deque) -> tuple[int, Outcome, str] | None:
-        s, program, key, attempt = worker.job  # type: ignore[misc]
-        worker.job = None
+        job = worker.jobs.popleft()
         if result is None:
             # The worker died (it is PID 1 of its namespace, so not by the program's hand): retry once elsewhere.
-            self._replace(worker)
-            if attempt == 0:
-                queue.appendleft((s, program, key, 1))
+            self._replace(worker, queue)
+            if job.attempt == 0:
+                queue.appendleft(_Job(job.seq, job.program, job.key, 1))
                 return None
-            return (
-                s,
-                Outcome(id=program.id, status=Status.SANDBOX_ERROR, error="the sandbox worker died twice"),
-                key,
-            )
+            error = "the sandbox worker died twice running this program"
+            return job.seq, Outcome(id=job.program.id, status=Status.SANDBOX_ERROR, error=error), job.key
         if result.pop("recycle", False):
-            self._replace(worker)
+            self._replace(worker, queue)
+        elif worker.jobs:
+            worker.deadline = time.monotonic() + _backstop(worker.jobs[0].program.limits.timeout)
         self.stats["executed"] += 1
         result.setdefault("exit_code", None)
-        return s, Outcome.model_validate({**result, "id": program.id}), key
+        return job.seq, Outcome.model_validate({**result, "id": job.program.id}), job.key
+
+
+def _backstop(timeout: float) -> float:
+    # Only a worker that is itself stuck gets here: the worker enforces the program's own deadline.
+    return timeout * 1.5 + 10.0
+
+
+def _wait_readable(fds: list[int], timeout: float) -> set[int]:
+    import select
+
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return {fd for fd, _ in poller.poll(timeout * 1000)}
 
 
 def _force_cleanup(tmp: tempfile.TemporaryDirectory) -> None:
