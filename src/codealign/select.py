@@ -8,11 +8,13 @@ counted with its reasons, and every removed record lands in `rejected` with a sh
   format            exactly one response/tests split (checked by the parser), code on both sides, an assert in the
                     tests, tests that run something, no placeholder code ("your code here", TODO, stub bodies)
   passing           the program passed in the sandbox (reasons: the outcome status, or "not_executed")
-  test_quality      at least one reachable assert exercises a name the solution defines ("trivial_tests")
+  test_quality      at least one assertion that can run reads a value computed from the solution
+                    ("trivial_tests"; see codealign.synth.testgate)
   one_per_instruction  shuffle (fixed seed), then the first passing sample per instruction; exact duplicates
                     of an instruction's or a response's text (whitespace ignored) are dropped too
   too_long          instructions over `max_instruction_words` words
-  diversity         one example per set of defined function/class names ("duplicate_names")
+  diversity         one example per set of defined function/class names ("duplicate_names"); an entry point
+                    called `main` is not counted, or every program would share one set
   near_dedup:*      MinHash near-dedup of instructions, responses (without tests) and code skeletons
   decontamination   n-gram and substring matches against the shipped benchmarks ("contaminated:<benchmark>")
 """
@@ -64,6 +66,9 @@ class SelectionOptions(StrictModel):
 
 @dataclass
 class Selection:
+    """What selection kept (one triple per instruction, in shuffled order), what it removed and why, and the
+    per-filter counts, DPO pairs and pass rates by category and difficulty."""
+
     kept: list[Item] = field(default_factory=list)
     rejected: list[tuple[Record, str]] = field(default_factory=list)
     counts: dict[str, dict[str, Any]] = field(default_factory=dict)  # filter -> {in, out, by_reason}, in order
