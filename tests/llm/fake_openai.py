@@ -30,6 +30,7 @@ class FakeOpenAI:
         retry_after: float = 0.3,
         slow_delay: float = 2.0,
         suffix: str = "",
+        framing: str = "length",
     ) -> None:
         self.model = model
         self.delay = delay
@@ -38,6 +39,7 @@ class FakeOpenAI:
         self.retry_after = retry_after
         self.slow_delay = slow_delay
         self.suffix = suffix  # appended to every text, e.g. to test client-side stop cutting
+        self.framing = framing  # "length", "chunked", or "close" (no length; the body ends when the socket closes)
         self.posts: list[dict[str, Any]] = []
         self.auth: list[str] = []
         self.post_times: list[float] = []
@@ -96,9 +98,18 @@ class FakeOpenAI:
                     return
                 status, headers, payload = answer
                 raw = json.dumps(payload).encode()
-                head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(raw)}\r\n"
+                head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
                 head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-                writer.write(head.encode() + b"\r\n" + raw)
+                if self.framing == "chunked":
+                    half = len(raw) // 2
+                    chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (raw[:half], raw[half:]) if c)
+                    writer.write(head.encode() + b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n")
+                elif self.framing == "close":
+                    writer.write(head.encode() + b"Connection: close\r\n\r\n" + raw)
+                    await writer.drain()
+                    return
+                else:
+                    writer.write(head.encode() + f"Content-Length: {len(raw)}\r\n\r\n".encode() + raw)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             return

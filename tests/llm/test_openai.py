@@ -157,3 +157,27 @@ def test_replay_answers_from_the_cache_and_fails_clearly_on_a_miss(tmp_path):
     assert again.completions == original.completions and again.cached == 2
     with pytest.raises(BackendError, match="replay: 1 samples of 1 requests .* not in"):
         replay.generate([Request(prompt="other", options=SamplingOptions(seed=9))])
+
+
+@pytest.mark.parametrize("framing", ["chunked", "close"])
+def test_builtin_transport_reads_chunked_and_close_delimited_bodies(framing):
+    with FakeOpenAI(framing=framing) as server, _backend(server, http_client="builtin", max_in_flight=3) as backend:
+        reqs = [Request(prompt=f"p{i}", options=SamplingOptions(seed=i)) for i in range(6)]
+        results = backend.generate(reqs)
+    assert [r.completions[0].text for r in results] == [expected_text(f"p{i}", i) for i in range(6)]
+
+
+def test_usage_table_reports_the_figures(tmp_path):
+    from rich.console import Console
+
+    with FakeOpenAI(delay=0.01) as server, _backend(server, Cache(tmp_path)) as backend:
+        backend.generate([Request(prompt=f"p{i}", options=SamplingOptions(seed=i)) for i in range(4)])
+        backend.generate([Request(prompt="p0", options=SamplingOptions(seed=0))])
+        usage = backend.usage.as_dict()
+        console = Console(width=100, record=True)
+        console.print(backend.usage.table())
+    assert usage["requests"] == 5 and usage["backend_calls"] == 4 and usage["cache_hits"] == 1
+    assert usage["latency_p50_s"] >= 0.01 and usage["latency_p95_s"] >= usage["latency_p50_s"]
+    assert usage["completion_tokens"] == 12 and usage["tokens_per_s"] > 0
+    text = console.export_text()
+    assert "backend calls" in text and "latency p95 s" in text
