@@ -9,7 +9,7 @@ from codealign.errors import ConfigError
 from codealign.records import Record
 from codealign.registry import METHODS
 from codealign.sandbox import Sandbox, Status
-from codealign.select import format_reason
+from codealign.select import format_reason, select
 from codealign.synth import code as codeutil
 from codealign.synth.base import ParseError
 from codealign.synth.parse import parse_concepts, parse_instruction
@@ -49,10 +49,10 @@ def test_pool_is_large_and_covers_every_category_and_difficulty():
             assert combos[(category, difficulty)] >= 1, (category, difficulty)
 
 
-def test_every_pool_example_passes_its_own_tests_in_the_sandbox():
+def test_every_pool_example_passes_its_own_tests_and_every_selection_filter():
     method = SelfCodeAlign()
     stage = method.stage("response")
-    programs = []
+    programs, items = [], []
     for index, example in enumerate(load_pool()):
         instruction = Record("instruction", {"instruction": example["instruction"]})
         fields = stage.parse(model_answer(example, "response"), instruction, index, 0)
@@ -63,10 +63,20 @@ def test_every_pool_example_passes_its_own_tests_in_the_sandbox():
         code, tests = codeutil.program_parts(fields["solution"], fields["tests"])
         assert weak_tests(code, tests) is None, example["id"]
         programs.append((example["id"], program))
+        items.append((instruction, Record("sample", fields, parents=(instruction.id,))))
     with Sandbox(workers=2) as sandbox:
         outcomes = sandbox.run_all([p for _, p in programs])
-    failures = {name: (o.status.value, o.error) for (name, _), o in zip(programs, outcomes, strict=True) if o.status is not Status.PASSED}
+    failures = {
+        name: (o.status.value, o.error)
+        for (name, _), o in zip(programs, outcomes, strict=True)
+        if o.status is not Status.PASSED
+    }
     assert failures == {}
+    # The examples show the model what selection keeps: all of them survive it, none is a near-duplicate of
+    # another and none overlaps a benchmark.
+    selection = select([(i, s, o) for (i, s), o in zip(items, outcomes, strict=True)])
+    assert [(r.id, reason) for r, reason in selection.rejected] == []
+    assert len(selection.kept) == len(items)
 
 
 def test_pool_answers_parse_back_to_the_pool_fields():
