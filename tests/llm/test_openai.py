@@ -181,3 +181,11 @@ def test_usage_table_reports_the_figures(tmp_path):
     assert usage["completion_tokens"] == 12 and usage["tokens_per_s"] > 0
     text = console.export_text()
     assert "backend calls" in text and "latency p95 s" in text
+
+
+def test_the_same_request_twice_in_one_call_is_asked_once():
+    with FakeOpenAI() as server, _backend(server) as backend:
+        req = Request(prompt="same", options=SamplingOptions(n=3))
+        a, other, b = backend.generate([req, Request(prompt="other"), req])
+        assert len(server.posts) == 2
+        assert a.completions == b.completions and len(a.completions) == 3 and other.error is None

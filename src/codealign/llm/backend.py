@@ -150,12 +150,20 @@ class Backend(ABC):
         self.usage.requests += len(requests)
         have: dict[int, dict[int, dict[str, Any]]] = {}
         jobs: list[Job] = []
+        # The same request twice in one call is asked once: identical questions get identical answers, as they
+        # would from the cache on a rerun.
+        first: dict[tuple[str, ...], int] = {}
+        twins: dict[int, list[int]] = {}
         for pos, request in enumerate(requests):
             cached = {i: found[k] for i, k in enumerate(keys[pos]) if k in found}
             self.usage.cache_hits += len(cached)
             missing = tuple(i for i in range(request.options.n) if i not in cached)
             if not missing:
                 yield pos, _assemble(request, cached, len(cached), 0.0, None)
+                continue
+            same = first.setdefault(tuple(keys[pos]), pos)
+            if same != pos:
+                twins.setdefault(same, []).append(pos)
                 continue
             have[pos] = cached
             seeds = tuple(derive_seed(request.options.seed, i) for i in missing)
@@ -196,8 +204,10 @@ class Backend(ABC):
                     self._flush(pending, prompts)
                     last_flush = now
                 samples = {**have.pop(job.pos), **fresh}
-                yield job.pos, _assemble(request, samples, request.options.n - len(job.samples), res.latency,
-                                         res.error)
+                result = _assemble(request, samples, request.options.n - len(job.samples), res.latency, res.error)
+                yield job.pos, result
+                for twin in twins.pop(job.pos, ()):
+                    yield twin, result.model_copy(deep=True)
         finally:
             self._flush(pending, prompts)
             self.usage.busy_seconds += time.perf_counter() - started
