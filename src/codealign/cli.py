@@ -21,6 +21,9 @@ COMMAND_MODULES = [
     "cache",
     "measure",
     "compare",
+    "curate",
+    "dedup",
+    "decontaminate",
 ]
 
 app = typer.Typer(
@@ -55,8 +58,10 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, standalone_mode=True)
     except CodealignError as exc:
         from rich.console import Console
+        from rich.markup import escape
 
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        # Escaped: messages hold brackets such as "pip install 'codealign[hf]'" that are not markup.
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -229,9 +229,13 @@ class NearDedupIndex:
     def keep_mask(
         self, rank: Sequence[Any] | None = None, get_text: Callable[[int], str | bytes] | None = None
     ) -> np.ndarray:
-        """True for each document kept: the smallest-rank member of its cluster (then the earliest)."""
+        """True for each document kept: the smallest-rank member of its cluster (then the earliest).
+
+        Afterwards `self.keeper[i]` is the index of the document kept in place of document i.
+        """
         roots = self.clusters(get_text)
         keep = np.ones(self.n, dtype=bool)
+        self.keeper = np.arange(self.n, dtype=np.int64)
         members: dict[int, list[int]] = {}
         for d in np.nonzero(roots != np.arange(self.n))[0].tolist():
             members.setdefault(int(roots[d]), []).append(d)
@@ -240,6 +244,7 @@ class NearDedupIndex:
             keeper = min(group, key=(lambda d: (rank[d], d)) if rank is not None else (lambda d: d))
             keep[group] = False
             keep[keeper] = True
+            self.keeper[group] = keeper
         self.stats.documents = self.n
         self.stats.clusters = len(members)
         self.stats.removed = int((~keep).sum())

@@ -120,7 +120,18 @@ class LicenseMap:
 
     @classmethod
     def scan(cls, root: Path) -> LicenseMap:
+        """License files under `root`, plus the nearest one above it (a subfolder inherits its project's license)."""
         files = {}
+        for parent in list(root.resolve().parents)[:8]:
+            try:
+                found = sorted(p for p in parent.iterdir() if p.is_file() and _LICENSE_FILE.match(p.name))
+            except OSError:
+                break
+            if found:
+                files["./" + found[0].name] = found[0].read_text(encoding="utf-8", errors="replace")
+                break
+            if (parent / ".git").exists():
+                break
         for p in root.rglob("*"):
             if p.is_file() and _LICENSE_FILE.match(p.name) and ".git" not in p.parts:
                 try:

@@ -1,0 +1,194 @@
+"""The standalone dataset tools behind `codealign dedup` and `codealign decontaminate`, for any JSONL/Parquet rows.
+
+Both read the input twice (decide, then write) instead of holding it, and both keep row order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from codealign.curate.report import Funnel, progress_bar, side_path
+from codealign.records import BadLine, iter_rows, write_rows
+
+
+def get_field(row: dict[str, Any], dotted: str) -> Any:
+    node: Any = row
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _report_bad(funnel: Funnel, step: str, bad: list[BadLine]) -> None:
+    for b in bad:
+        funnel.reject(step, f"bad input: {b.reason}", {"path": b.path, "line": b.lineno})
+
+
+def run_dedup(
+    input: str | Path,
+    output: str | Path,
+    field: str,
+    threshold: float = 0.7,
+    num_perm: int = 256,
+    ngram: int = 5,
+    exact_only: bool = False,
+    workers: int = 1,
+    show: bool = True,
+) -> dict[str, Any]:
+    """Exact then near dedup of `field`; the first row of each cluster is kept. Returns the funnel."""
+    from codealign.curate.dedup import NearDedupIndex, exact_key
+
+    t0 = time.perf_counter()
+    out = Path(output)
+    funnel = Funnel(side_path(out, "rejects.jsonl"))
+    bad: list[BadLine] = []
+    decision: list[Any] = []  # per row: True, or a rejection reason
+    first: dict[bytes, int] = {}
+    near_rows: list[int] = []
+    ok = False
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task("hashing", total=None, note=f"J>={threshold:g}")
+
+            def texts() -> Iterator[str]:
+                for i, row in enumerate(iter_rows(input, bad)):
+                    bar.update(task, advance=1)
+                    text = get_field(row, field)
+                    if not isinstance(text, str):
+                        decision.append(f"bad input: row {i + 1} has no text field {field!r}")
+                        continue
+                    k = exact_key(text)
+                    if k in first:
+                        decision.append(f"exact_duplicate: of row {first[k] + 1}")
+                        continue
+                    first[k] = i
+                    decision.append(True)
+                    near_rows.append(i)
+                    yield text
+
+            with NearDedupIndex(threshold, num_perm, ngram, workdir=out.parent if out.parent.exists() else None) as index:
+                if exact_only:
+                    for _ in texts():
+                        pass
+                else:
+                    index.add_stream(texts(), workers=workers)
+                    bar.update(task, description="verifying")
+                    mask = index.keep_mask()
+                    for local, i in enumerate(near_rows):
+                        if not mask[local]:
+                            decision[i] = f"near_duplicate: of row {near_rows[int(index.keeper[local])] + 1}"
+                    funnel.extra["near_dedup"] = vars(index.stats)
+            bar.update(task, description="writing", total=len(decision), completed=len(decision))
+
+            def kept() -> Iterator[dict[str, Any]]:
+                for i, row in enumerate(iter_rows(input, [])):
+                    if decision[i] is True:
+                        funnel.keep("dedup")
+                        yield row
+                    else:
+                        funnel.reject("dedup", decision[i], {"row": i + 1, **row})
+
+            written = write_rows(out, kept())
+            _report_bad(funnel, "dedup", bad)
+        ok = True
+    finally:
+        funnel.close(ok)
+    funnel.extra.update({"input": str(input), "output": str(out), "field": field, "threshold": threshold,
+                         "written": written, "seconds": round(time.perf_counter() - t0, 2)})  # fmt: skip
+    funnel.write_json(side_path(out, "funnel.json"))
+    if show:
+        funnel.print_summary(f"dedup: {written:,} rows -> {out}", time.perf_counter() - t0)
+        _print_bad(bad)
+    return funnel.to_dict()
+
+
+def run_decontaminate(
+    input: str | Path,
+    output: str | Path,
+    fields: Sequence[str],
+    benchmarks: Sequence[str] = ("humaneval",),
+    ngram: int = 10,
+    ngrams: bool = True,
+    show: bool = True,
+) -> dict[str, Any]:
+    """Drop rows whose `fields` contain benchmark text; the per-benchmark report is written next to the output."""
+    from codealign.curate.decontam import Decontaminator, DecontamReport
+
+    t0 = time.perf_counter()
+    out = Path(output)
+    decon = Decontaminator(benchmarks, ngram=ngram, ngrams=ngrams)
+    report = DecontamReport()
+    funnel = Funnel(side_path(out, "rejects.jsonl"))
+    bad: list[BadLine] = []
+    ok = False
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task("checking", total=None, note=", ".join(benchmarks))
+
+            def clean() -> Iterator[dict[str, Any]]:
+                for i, row in enumerate(iter_rows(input, bad)):
+                    bar.update(task, advance=1)
+                    matches = []
+                    for f in fields:
+                        value = get_field(row, f)
+                        if isinstance(value, str):
+                            matches += [vars(m) | {"field": f} for m in decon.find(value)]
+                    report.add([_as_match(m) for m in matches])
+                    if matches:
+                        m = matches[0]
+                        reason = f"contaminated: {m['benchmark']} {m['task_id']} {m['kind']} in {m['field']}"
+                        funnel.reject("decontaminate", reason, {"row": i + 1, "matches": matches, **row})
+                    else:
+                        funnel.keep("decontaminate")
+                        yield row
+
+            written = write_rows(out, clean())
+            _report_bad(funnel, "decontaminate", bad)
+        ok = True
+    finally:
+        funnel.close(ok)
+    funnel.extra.update({"input": str(input), "output": str(out), "fields": list(fields), "written": written,
+                         "decontamination": report.to_dict(), "seconds": round(time.perf_counter() - t0, 2)})  # fmt: skip
+    funnel.write_json(side_path(out, "decontam.json"))
+    if show:
+        funnel.print_summary(f"decontaminate: {written:,} rows -> {out}", time.perf_counter() - t0)
+        _print_report(report)
+        _print_bad(bad)
+    return funnel.to_dict()
+
+
+def _as_match(m: dict[str, Any]) -> Any:
+    from codealign.curate.decontam import Match
+
+    return Match(m["benchmark"], m["task_id"], m["kind"], m["snippet"])
+
+
+def _print_report(report: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    data = report.to_dict()
+    if not data["benchmarks"]:
+        return
+    table = Table(title="matches per benchmark", title_justify="left")
+    for col in ("benchmark", "substring", "ngram", "tasks hit"):
+        table.add_column(col)
+    for name, e in data["benchmarks"].items():
+        table.add_row(name, str(e["substring"]), str(e["ngram"]), str(len(e["tasks"])))
+    Console(stderr=True).print(table)
+
+
+def _print_bad(bad: list[BadLine]) -> None:
+    if not bad:
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    for b in bad[:20]:
+        console.print(f"[yellow]skipped[/] {b.path}:{b.lineno}: {b.reason}", highlight=False)
+    if len(bad) > 20:
+        console.print(f"[yellow]... and {len(bad) - 20} more bad lines (see the rejects file)[/]")
