@@ -189,3 +189,15 @@ def test_the_same_request_twice_in_one_call_is_asked_once():
         a, other, b = backend.generate([req, Request(prompt="other"), req])
         assert len(server.posts) == 2
         assert a.completions == b.completions and len(a.completions) == 3 and other.error is None
+
+
+def test_a_429_with_retry_after_pauses_every_request_not_just_its_own():
+    with FakeOpenAI(faults=["429"], retry_after=0.6, delay=0.05) as server, \
+            _backend(server, max_in_flight=4) as backend:
+        results = backend.generate([Request(prompt=f"r{i}", options=SamplingOptions(seed=i)) for i in range(12)])
+        assert all(r.error is None for r in results)
+        limited = server.post_times[0]
+        later = [t - limited for t in server.post_times[1:]]
+        # Requests already on the wire may land just after the 429; nothing new is sent during the pause.
+        assert sum(1 for dt in later if 0.1 < dt < 0.55) == 0
+        assert len(server.posts) == 13

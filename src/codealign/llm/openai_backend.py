@@ -119,6 +119,7 @@ class OpenAIBackend(Backend):
         self._thread: threading.Thread | None = None
         self._http: Any = None
         self.served: list[str] = []
+        self._pause_until = 0.0  # monotonic time before which no request is sent (after a 429 with Retry-After)
         self._accepted = 0  # calls answered with choices, over this backend's life
         self._rejected = 0  # calls refused with a non-retryable 4xx  # model ids from /models, when the server lists them
 
@@ -296,6 +297,9 @@ class OpenAIBackend(Backend):
         while True:
             wait: float | None = None
             try:
+                pause = self._pause_until - time.monotonic()
+                if pause > 0:
+                    await asyncio.sleep(pause)
                 resp = await self._http.request("POST", path, payload)
             except TransportError as exc:
                 problem = f"no answer within {self.config.timeout:g}s" if exc.kind == "timeout" else exc.kind
@@ -318,6 +322,9 @@ class OpenAIBackend(Backend):
                 elif status in _RETRY_STATUS or status >= 500:
                     problem = f"HTTP {status}: {_server_message(resp)}"
                     wait = _retry_after(resp.headers.get("retry-after"))
+                    if status == 429 and wait is not None:
+                        # A rate limit holds for every request, not just this one: pause them all.
+                        self._pause_until = max(self._pause_until, time.monotonic() + min(wait, _MAX_SLEEP))
                 else:
                     problem = f"HTTP {status}: {_server_message(resp)}"
                     self._rejected += 1
