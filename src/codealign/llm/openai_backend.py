@@ -264,7 +264,10 @@ class OpenAIBackend(Backend):
             for i, (completion, tokens) in zip(group, choices, strict=False):
                 res.completions[i] = completion.model_copy(update={"index": i})
                 res.completion_tokens[i] = tokens
-            retry.extend(group[len(choices):])
+            if len(group) == 1 and not choices:
+                res.error = res.error or "the server returned no choices"
+            elif len(group) > 1:
+                retry.extend(group[len(choices):])  # only unseeded groups have more than one sample
         if retry:
             # The server ignored `n`: ask for the rest one sample per call.
             more = await asyncio.gather(*(self._call(request, (i,), None) for i in retry), return_exceptions=True)
