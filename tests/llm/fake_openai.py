@@ -31,6 +31,7 @@ class FakeOpenAI:
         slow_delay: float = 2.0,
         suffix: str = "",
         framing: str = "length",
+        require_key: str | None = None,
     ) -> None:
         self.model = model
         self.delay = delay
@@ -39,6 +40,7 @@ class FakeOpenAI:
         self.retry_after = retry_after
         self.slow_delay = slow_delay
         self.suffix = suffix  # appended to every text, e.g. to test client-side stop cutting
+        self.require_key = require_key  # answer 401 unless "Authorization: Bearer <key>" comes with the request
         self.framing = framing  # "length", "chunked", or "close" (no length; the body ends when the socket closes)
         self.posts: list[dict[str, Any]] = []
         self.auth: list[str] = []
@@ -92,7 +94,11 @@ class FakeOpenAI:
                     if name.strip().lower() == "authorization":
                         self.auth.append(value.strip())
                 body = await reader.readexactly(length) if length else b""
-                answer = await self._answer(method, path, body)
+                if self.require_key and (not self.auth or self.auth[-1] != f"Bearer {self.require_key}"):
+                    answer = (401, {}, {"error": {"message": "Incorrect API key provided"}})
+                else:
+                    answer = await self._answer(method, path, body)
+                self.auth.clear()
                 if answer is None:
                     writer.transport.abort()
                     return

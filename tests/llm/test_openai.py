@@ -139,12 +139,14 @@ def test_clear_one_line_errors_for_wrong_url_missing_model_and_bad_options(kind)
 @KINDS
 def test_api_key_comes_from_the_named_environment_variable(monkeypatch, kind):
     monkeypatch.setenv("MY_KEY", "sk-test-123")
-    with FakeOpenAI() as server, _backend(server, api_key_env="MY_KEY", http_client=kind) as backend:
-        backend.generate([Request(prompt="x")])
-        assert server.auth and set(server.auth) == {"Bearer sk-test-123"}
-    with FakeOpenAI() as server, _backend(server) as backend:
-        backend.generate([Request(prompt="x")])
-        assert server.auth == []
+    with FakeOpenAI(require_key="sk-test-123") as server, \
+            _backend(server, api_key_env="MY_KEY", http_client=kind) as backend:
+        (res,) = backend.generate([Request(prompt="x", options=SamplingOptions(seed=1))])
+        assert res.error is None and res.completions[0].text == expected_text("x", 1)
+    with FakeOpenAI(require_key="sk-test-123") as server:
+        backend = _backend(server, http_client=kind)  # OPENAI_API_KEY is unset in tests
+        with pytest.raises(BackendError, match=r"refused the request \(HTTP 401\): set \$OPENAI_API_KEY"):
+            backend.generate([Request(prompt="x")])
 
 
 def test_replay_answers_from_the_cache_and_fails_clearly_on_a_miss(tmp_path):
