@@ -21,7 +21,7 @@ _PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net", "localhost"
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})(?::[0-9A-Fa-f]{1,4}){0,6}(?![\w:])")
 # dotted quads after these words are versions, section numbers or OIDs, not addresses
-_NOT_IP_CONTEXT = re.compile(r"(?i)(version|\bver|\bv|section|sect|§|oid|objectidentifier|rfc\d*|release)\W{0,6}$")
+_NOT_IP_CONTEXT = re.compile(r"(?i)(version|\bver|\bv|section|sect|§|oid|objectidentifier|rfc\d*|release)[\W_]{0,6}$")
 _IP_CONTEXT = re.compile(r"(?i)(ip|host|server|dns|addr|address|connect|bind|proxy|url)")
 _PUBLIC_DNS = frozenset(
     {"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112", "208.67.222.222", "208.67.220.220",
