@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -51,4 +52,8 @@ def register(app: typer.Typer) -> None:
             cache.close()
         Console().print(summary_table(funnel, cfg.run_dir))
         out = Path(cfg.run_dir)
+        usage = json.loads((out / "usage.json").read_text(encoding="utf-8"))
+        resumed = sum(usage["this_invocation"]["resumed_shards"].values())
+        if resumed:
+            typer.echo(f"resumed: {resumed} finished shards were skipped")
         typer.echo(f"SFT: {out / 'final' / 'sft.jsonl'}  DPO: {out / 'final' / 'dpo.jsonl'}  funnel: {out / 'funnel.json'}")
