@@ -5,12 +5,17 @@ import re
 from collections import Counter
 
 import pytest
+import yaml
 
 from codealign.cache import open_cache
 from codealign.config import load_config
 from codealign.errors import BackendError, ConfigError
+from codealign.llm.backend import BackendConfig
 from codealign.pipeline import RunConfig, run_pipeline
 from codealign.records import iter_jsonl
+from codealign.registry import METHODS
+from codealign.runs import flatten
+from codealign.select import SelectionOptions
 from codealign.testing.server import read_log
 from tests.pipeline.conftest import REPO, demo_overrides
 
@@ -168,3 +173,16 @@ def test_a_request_that_always_fails_stops_the_run_unless_told_to_skip_it(script
     funnel = run(scripted_server, tmp_path, *args, "skip_failed_requests=true")
     assert funnel["stages"]["concepts"] == {"in": 2, "out": 1, "rejected": {"backend error": 1}}
     assert funnel["stages"]["instruction"]["in"] == 1
+
+
+def test_annotated_example_shows_every_option():
+    shown = set(flatten(yaml.safe_load((REPO / "examples" / "selfcodealign.yaml").read_text())))
+    options = {f"{name}" for name in RunConfig.model_fields}
+    options |= {f"seeds.{f}" for f in RunConfig.model_fields["seeds"].annotation.model_fields}
+    options |= {f"execution.{f}" for f in RunConfig.model_fields["execution"].annotation.model_fields}
+    options |= {f"backend.{f}" for f in BackendConfig.model_fields}
+    options |= {f"method_options.{f}" for f in METHODS.get("selfcodealign").Options.model_fields}
+    options |= {f"selection.{f}" for f in SelectionOptions.model_fields}
+    sections = {"seeds", "execution", "backend", "method_options", "selection"}
+    assert options - sections - shown == set()
+    assert shown - options == set()

@@ -1,18 +1,13 @@
 """The whole pipeline on a tiny random model, in process: every stage runs, nothing passes, the funnel says why."""
 
-from pathlib import Path
+import json
 
 import pytest
-import yaml
 
 from codealign.cache import open_cache
 from codealign.config import load_config
-from codealign.llm.backend import BackendConfig
 from codealign.pipeline import RunConfig, run_pipeline
 from codealign.records import iter_jsonl
-from codealign.registry import METHODS
-from codealign.runs import flatten
-from codealign.select import SelectionOptions
 from tests.pipeline.conftest import REPO, SEEDS
 
 pytestmark = pytest.mark.hf
@@ -53,19 +48,5 @@ def test_tiny_random_model_runs_every_stage_and_the_funnel_says_why_nothing_pass
         assert kept_after[-1] == 0
         first_empty = next(step for step in funnel["selection"].values() if step["out"] == 0)
         assert sum(first_empty["by_reason"].values()) == first_empty["in"]
-    usage = yaml.safe_load((tmp_path / "run" / "usage.json").read_text())
+    usage = json.loads((tmp_path / "run" / "usage.json").read_text())
     assert usage["this_invocation"]["backend"]["samples_generated"] > 0
-
-
-def test_annotated_example_shows_every_option():
-    shown = set(flatten(yaml.safe_load((REPO / "examples" / "selfcodealign.yaml").read_text())))
-    options = {f"{name}" for name in RunConfig.model_fields}
-    options |= {f"seeds.{f}" for f in RunConfig.model_fields["seeds"].annotation.model_fields}
-    options |= {f"execution.{f}" for f in RunConfig.model_fields["execution"].annotation.model_fields}
-    options |= {f"backend.{f}" for f in BackendConfig.model_fields}
-    options |= {f"method_options.{f}" for f in METHODS.get("selfcodealign").Options.model_fields}
-    options |= {f"selection.{f}" for f in SelectionOptions.model_fields}
-    sections = {"seeds", "execution", "backend", "method_options", "selection"}
-    assert options - sections - shown == set()
-    assert shown - options == set()
-    assert Path(REPO / "examples" / "quickstart.yaml").exists()
