@@ -137,24 +137,40 @@ class TransformersBackend(Backend):
                 if left[j] == 0:
                     yield results[j]
 
+    def _prefill(self, prompts: list[list[int]]) -> tuple[Any, Any, Any, Any]:
+        """Run the left-padded prompts through the model: (output, KV cache, attention mask, last positions)."""
+        torch = self._torch
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(prompts), width), dtype=torch.long)
+        for b, prompt in enumerate(prompts):
+            ids[b, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
+            mask[b, width - len(prompt) :] = 1
+        # Left padding: positions count real tokens only, as `generate` does.
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        ids, mask, pos = ids.to(self.device), mask.to(self.device), pos.to(self.device)
+        # logits_to_keep=1: the prompt's other logits would cost length x vocabulary floats for nothing.
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
+        return out, out.past_key_values, mask, pos[:, -1:]
+
     def _decode(self, rows: list[_Row]) -> None:
         torch = self._torch
         dev = self.device
-        width = max(len(r.ids) for r in rows)
-        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for b, row in enumerate(rows):
-            ids[b, width - len(row.ids) :] = torch.tensor(row.ids, dtype=torch.long)
-            mask[b, width - len(row.ids) :] = 1
-        # Left padding: positions count real tokens only, as `generate` does.
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)
-        ids, mask, pos = ids.to(dev), mask.to(dev), pos.to(dev)
         gens = [torch.Generator(device=dev).manual_seed(r.seed) for r in rows]
         windows = [max((len(s.encode()) for s in r.stop), default=0) + 2 for r in rows]
+        unique: dict[tuple[int, ...], int] = {}
+        which = [unique.setdefault(tuple(r.ids), len(unique)) for r in rows]
         with torch.inference_mode():
-            # logits_to_keep=1: the prompt's other logits would cost length x vocabulary floats for nothing.
-            out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
-            past, last = out.past_key_values, pos[:, -1:]
+            out, past, mask, last = self._prefill([list(p) for p in unique])
+            if len(unique) < len(rows):
+                if hasattr(past, "batch_select_indices"):
+                    # The n samples of a request share one prompt: read it once, then copy its cache n times.
+                    idx = torch.tensor(which, dtype=torch.long, device=dev)
+                    past.batch_select_indices(idx)
+                    out.logits = out.logits[idx]
+                    mask, last = mask[idx], last[idx]
+                else:
+                    out, past, mask, last = self._prefill([r.ids for r in rows])
             active = list(range(len(rows)))  # batch position -> row
             while True:
                 logits = out.logits[:, -1, :].float()
