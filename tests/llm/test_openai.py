@@ -203,3 +203,16 @@ def test_a_429_with_retry_after_pauses_every_request_not_just_its_own():
         # Requests already on the wire may land just after the 429; nothing new is sent during the pause.
         assert sum(1 for dt in later if 0.1 < dt < 0.55) == 0
         assert len(server.posts) == 13
+
+
+def test_answers_received_before_the_caller_stops_are_kept(tmp_path):
+    cache = Cache(tmp_path)
+    reqs = [Request(prompt=f"s{i}", options=SamplingOptions(seed=i)) for i in range(20)]
+    with FakeOpenAI(delay=0.02) as server, _backend(server, cache, max_in_flight=2) as backend:
+        stream = backend.generate_iter(reqs)
+        got = [next(stream) for _ in range(5)]
+        stream.close()  # the caller gives up, e.g. on Ctrl-C
+        assert len(got) == 5
+        with _backend(server, cache) as again:
+            again.generate([reqs[pos] for pos, _ in got])
+            assert again.usage.as_dict()["backend_calls"] == 0
