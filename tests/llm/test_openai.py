@@ -128,6 +128,8 @@ def test_clear_one_line_errors_for_wrong_url_missing_model_and_bad_options(kind)
     dead = load_backend({"type": "openai", "model": "m", "base_url": f"http://127.0.0.1:{port}/v1", "http_client": kind})
     with pytest.raises(BackendError, match="cannot reach .* is the server running"):
         dead.generate([Request(prompt="x")])
+    with pytest.raises(ConfigError, match="base_url: Value error, must start with http://"):
+        load_backend({"type": "openai", "model": "m", "base_url": "127.0.0.1:8000/v1"})
     with pytest.raises(ConfigError, match="needs base_url"):
         load_backend({"type": "openai", "model": "m"})
     with pytest.raises(ConfigError, match="max_in_fligth: unknown key"):

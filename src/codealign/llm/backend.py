@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from codealign.cache import NullCache, cache_key
 from codealign.config import StrictModel
@@ -51,6 +51,13 @@ class BackendConfig(StrictModel):
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="vllm")
     max_model_len: int | None = Field(None, ge=1, description="vllm: context length override")
     trust_remote_code: bool = False
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, e.g. http://127.0.0.1:8000/v1")
+        return value
 
     def model_key(self) -> dict[str, Any]:
         return {"model": self.model, "revision": self.revision}
