@@ -27,7 +27,7 @@ padding:12px 14px;flex:1 1 560px;max-width:820px}.card h3{margin:0 0 2px;font-si
 table{border-collapse:collapse;font-size:13px;margin:4px 0 8px}td,th{padding:3px 10px;text-align:left;
 border-bottom:1px solid #eceff3}th{background:#eef1f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:#8a5a00;font-size:12px}.muted{color:#777;font-size:12px}.summary td.num{font-weight:600}
-code{background:#eef1f5;padding:0 3px;border-radius:3px}
+code{background:#eef1f5;padding:0 3px;border-radius:3px}header code{background:#34405a;color:#fff}
 """
 
 
@@ -82,7 +82,8 @@ def render_report(report: dict[str, Any], path: str | os.PathLike) -> Path:
     ds = report["dataset"]
     body = ['<h2>Summary</h2><p class="muted">↑ / ↓: the direction that is better (quality), more diverse '
             "(diversity) or more complex (complexity). <code>.sample</code> figures are taken on a seeded sample of "
-            f"{report['settings']['sample_size']:,} records, so datasets of different sizes compare fairly.</p>"]
+            f"{min(report['settings']['sample_size'], ds['records']):,} records, so datasets of different sizes "
+            "compare fairly.</p>"]
     summary = []
     for name, m in report["metrics"].items():
         for key in m.get("headline", [])[:3] or list(m["directions"])[:2]:
