@@ -143,6 +143,7 @@ FILTERS.register("pyright", "codealign.curate.filters.pyright:Pyright", summary=
 FILTERS.register("returns_value", "codealign.curate.filters.returns_value:ReturnsValue", summary="has a return with a value")
 
 # --- languages (codealign.sandbox) ---
+LANGUAGES.register("javascript", "codealign.sandbox.languages.javascript:JavaScriptRunner", aliases=("js", "node"), summary="Node.js, exec'd per program")
 LANGUAGES.register("python", "codealign.sandbox.languages.python:PythonRunner", aliases=("py",), summary="CPython, forked per program")
 
 # --- benchmarks (codealign.evaluate) ---

@@ -22,7 +22,7 @@ import time
 
 _HEADER = struct.Struct(">I")
 _TOKEN_CAP = 1 << 20
-_MAX_STRETCH = 2.0  # a starved program gets at most this many extra timeouts of wall-clock time
+_MAX_STRETCH = 1.0  # a starved program gets at most this many extra timeouts of wall-clock time
 
 
 def _read_exact(fd, n):
@@ -241,6 +241,9 @@ class Server:
             stdout=streams[out_r].text(),
             stderr=streams[err_r].text(),
         )
+        refine = getattr(self.languages[req["language"]], "refine", None)
+        if refine is not None:
+            result = refine(result)
         if not clean:
             result["recycle"] = True
         return result
