@@ -62,19 +62,18 @@ def iter_seeds(path: str | Path, field: str = "seed", limit: int | None = None) 
             if row is None:
                 yield {**where, "reason": reason}
                 continue
-            if "data" in row and "kind" in row and isinstance(row["data"], dict):
-                provenance = {**row.get("provenance", {}), **where}
-                row = {**row["data"], "_parents": row.get("parents", [])}
-            else:
-                provenance = dict(where)
+            if "data" in row and "kind" in row and isinstance(row["data"], dict):  # a Record written as a dict
+                row = {**row["data"], "provenance": row.get("provenance"), "_parents": row.get("parents", [])}
+            nested = row.get("provenance")
+            provenance = {**(nested if isinstance(nested, dict) else {}), **where}
             code = row.get(field)
             if not isinstance(code, str) or not code.strip():
                 yield {**where, "reason": f"no {field!r} text"}
                 continue
-            # Extra columns (repo, path, license, ...) travel as provenance, never as data.
+            # Extra columns (repo, path, license, the curate id, ...) travel as provenance, never as data.
             for key, value in row.items():
-                if key not in (field, "_parents") and key not in provenance:
-                    provenance[key] = value
+                if key not in (field, "_parents", "provenance"):
+                    provenance.setdefault("source_id" if key == "id" else key, value)
             record = Record("seed", {"seed": code}, parents=tuple(row.get("_parents", ())), provenance=provenance)
             if record.id in seen:
                 yield {**where, "reason": "duplicate seed", "id": record.id}
