@@ -95,6 +95,7 @@ class NearDedupIndex:
         self._texts = open(self._dir / "texts.bin", "ab") if keep_texts else None  # noqa: SIM115
         self._offsets = array("q", [0])
         self.n = 0
+        self.verified: list[tuple[int, int, float]] = []
 
     # -- building -------------------------------------------------------------------------------------------
 
@@ -123,7 +124,7 @@ class NearDedupIndex:
         self,
         texts: Iterable[str | bytes],
         workers: int = 1,
-        batch_bytes: int = 4 << 20,
+        batch_bytes: int = 1 << 20,
         on_batch: Callable[[int, int], None] | None = None,
     ) -> None:
         """Add documents from an iterator in batches, hashing on `workers` processes; `on_batch(docs, bytes)`."""
@@ -178,7 +179,11 @@ class NearDedupIndex:
                 continue
             starts = np.nonzero(np.concatenate(([True], ~same)))[0]
             sizes = np.diff(np.append(starts, len(keys)))
-            for s, k in zip(starts[sizes > 1], sizes[sizes > 1], strict=True):
+            # most buckets hold two documents: pair those in one vectorised step
+            two = starts[sizes == 2]
+            lo, hi = np.minimum(docs[two], docs[two + 1]), np.maximum(docs[two], docs[two + 1])
+            codes.append((lo << np.uint64(32)) | hi)
+            for s, k in zip(starts[sizes > 2], sizes[sizes > 2], strict=True):
                 members = np.sort(docs[s : s + k])
                 head = members[: self.max_bucket]
                 # all pairs among the first max_bucket members; later members pair with those only
@@ -213,6 +218,7 @@ class NearDedupIndex:
             if sim >= self.threshold:
                 out.append((i, j, sim))
         self.stats.verified_pairs = len(out)
+        self.verified = out
         return out
 
     def clusters(self, get_text: Callable[[int], str | bytes] | None = None) -> np.ndarray:

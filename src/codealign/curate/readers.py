@@ -136,19 +136,21 @@ def read_git(repo: Path, rev: str, suffixes: tuple[str, ...], skipped: list[BadL
         if size > MAX_FILE_BYTES:
             skipped.append(BadLine(p, 0, "file over 1 MB"))
     wanted = [(p, sha) for p, sha, size in wanted if size <= MAX_FILE_BYTES]
-    blobs = _git(repo, "cat-file", "--batch", input="".join(f"{sha}\n" for _, sha in wanted).encode())
-    pos = 0
-    for p, _ in wanted:
-        header_end = blobs.index(b"\n", pos)
-        size = int(blobs[pos:header_end].split()[2])
-        raw = blobs[header_end + 1 : header_end + 1 + size]
-        pos = header_end + 1 + size + 1
-        text = _decode(raw)
-        if text is None:
-            skipped.append(BadLine(p, 0, "binary or not UTF-8"))
-            continue
-        lic = spdx_header(text) or licenses.license_for(p)
-        yield SourceFile(p, text, name, commit, lic, frozenset(authors.get(p, ())))
+    for chunk in range(0, len(wanted), 256):  # a chunk of blobs at a time: memory stays bounded on big repositories
+        part = wanted[chunk : chunk + 256]
+        blobs = _git(repo, "cat-file", "--batch", input="".join(f"{sha}\n" for _, sha in part).encode())
+        pos = 0
+        for p, _ in part:
+            header_end = blobs.index(b"\n", pos)
+            size = int(blobs[pos:header_end].split()[2])
+            raw = blobs[header_end + 1 : header_end + 1 + size]
+            pos = header_end + 1 + size + 1
+            text = _decode(raw)
+            if text is None:
+                skipped.append(BadLine(p, 0, "binary or not UTF-8"))
+                continue
+            lic = spdx_header(text) or licenses.license_for(p)
+            yield SourceFile(p, text, name, commit, lic, frozenset(authors.get(p, ())))
 
 
 def _field(row: dict[str, Any], names: tuple[str, ...]) -> Any:
