@@ -87,6 +87,7 @@ def test_funnel_is_exactly_what_the_model_wrote(scripted_server, tmp_path, mode)
         assert row["lineage"]["seed"] in seed_ids
         assert {"seed", "concepts", "instruction", "sample", "sample_index"} <= set(row["lineage"])
         assert row["lineage"]["execution"]["status"] == "passed"
+        assert len(row["lineage"]["execution"]["key"]) == 64
         assert row["provenance"]["response"]["method"] == "selfcodealign"
         assert row["provenance"]["response"]["model"] == "scripted"
 

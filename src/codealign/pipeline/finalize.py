@@ -37,7 +37,7 @@ def iter_items(rd: RunDir, instruction_stage: str, sample_stage: str, execute_st
         yield current, sample, outcome
 
 
-def final_row(instruction: Record, sample: Record, outcome: Any) -> dict[str, Any]:
+def final_row(instruction: Record, sample: Record, outcome: Any, execution_key: str | None = None) -> dict[str, Any]:
     from codealign.select import sft_row
 
     row = sft_row(instruction, sample, outcome)
@@ -47,6 +47,8 @@ def final_row(instruction: Record, sample: Record, outcome: Any) -> dict[str, An
         # Wall-clock time belongs to the machine, not to the example; keeping it would make two runs of the same
         # config differ byte for byte.
         chain["execution"] = {k: v for k, v in chain["execution"].items() if k != "duration"}
+        if execution_key is not None:
+            chain["execution"]["key"] = execution_key  # the sandbox cache entry holding the full outcome
     row["lineage"] = chain
     return row
 
@@ -59,7 +61,10 @@ def finalize(
 
     instruction_stage, sample_stage, execute_stage = stage_names[-3], stage_names[-2], stage_names[-1]
     selection = select(iter_items(rd, instruction_stage, sample_stage, execute_stage), config.selection_options())
-    n_sft = write_jsonl(rd.path / "final" / "sft.jsonl", (final_row(*item) for item in selection.kept))
+    kept = {sample.id for _, sample, _ in selection.kept}
+    keys = {row["sample"]: row.get("execution") for row in rd.iter_rows(execute_stage) if row["sample"] in kept}
+    rows = (final_row(*item, keys.get(item[1].id)) for item in selection.kept)
+    n_sft = write_jsonl(rd.path / "final" / "sft.jsonl", rows)
     n_dpo = write_jsonl(rd.path / "final" / "dpo.jsonl", selection.pairs)
     for name in stage_names:
         rd.collect_rejects(name)
