@@ -72,3 +72,11 @@ def test_rerun_comes_from_the_cache(tmp_path):
     with Cache(tmp_path) as cache, Sandbox(workers=1, cache=cache) as sb:
         sb.run_all([Program(id="a", code="print(1)", limits=Limits(timeout=5))])
         assert sb.stats["executed"] == 1
+
+
+def test_language_aliases_and_unknown_languages(sandbox):
+    alias, unknown = sandbox.run_all(
+        [Program(language="py", code="print(1)"), Program(language="cobol", code="x")]
+    )
+    assert alias.passed and alias.stdout == "1\n"
+    assert unknown.status is Status.SANDBOX_ERROR and "cobol" in unknown.error

@@ -30,7 +30,7 @@ _HEADER = struct.Struct(">I")
 _READ_AHEAD = 256  # programs looked up in the cache together
 _FLUSH_EVERY = 128  # outcomes written to the cache together
 _START_TIMEOUT = 60.0
-_DEPTH = 1  # programs sent ahead to each worker
+_DEPTH = 1  # programs handed to a worker at once: its next child is forked while a result travels back
 
 
 class _Job(NamedTuple):
@@ -206,6 +206,13 @@ class Sandbox:
             "tests": program.tests, "limits": program.limits.model_dump(), "isolation": self.isolation,
         })  # fmt: skip
 
+    def _canonical(self, program: Program) -> Program:
+        """The program with its language's registered name in place of an alias ("py", "js")."""
+        registry = _languages()
+        if program.language in registry:
+            return program.model_copy(update={"language": registry.entry(program.language).name})
+        return program
+
     def run_all(self, programs: Iterable[Program]) -> list[Outcome]:
         """Outcomes in the order of `programs`."""
         indexed = list(programs)
@@ -235,6 +242,8 @@ class Sandbox:
                     for program in programs:
                         if not isinstance(program, Program):
                             program = Program.model_validate(program)
+                        if program.language not in self.runners:
+                            program = self._canonical(program)
                         batch.append((seq, program, self.key(program) if caching else ""))
                         seq += 1
                         if len(batch) >= _READ_AHEAD:
