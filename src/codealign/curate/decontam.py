@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import hashlib
 import keyword
 import re
 from collections import Counter
@@ -17,10 +16,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from codealign.curate.minhash import shingle_hashes, tokenize
 from codealign.errors import ConfigError, MissingDependency
 
 _WS = re.compile(r"\s+")
-_WORD = re.compile(r"\w+")
 
 
 # Words that say nothing about which problem a text came from: an n-gram made of these (loops over `range`,
@@ -65,11 +66,12 @@ def _docstring(prompt: str) -> str | None:
     return None
 
 
-def _ngram_keys(text: str, n: int) -> Iterable[tuple[bytes, int]]:
-    """(8-byte digest, start word index) of every word n-gram of the lower-cased text."""
-    words = _WORD.findall(text.lower())
-    for i in range(len(words) - n + 1):
-        yield hashlib.blake2b(" ".join(words[i : i + n]).encode(), digest_size=8).digest(), i
+def _ngram_hashes(text: str, n: int) -> np.ndarray:
+    """64-bit hash of every word n-gram, in position order (the MinHash shingles, with n words)."""
+    hashes, _ = shingle_hashes([text], n)
+    if len(hashes) == 1 and len(tokenize(text)) < n:
+        return hashes[:0]  # a text shorter than n words gets one all-words shingle, which is no n-gram
+    return hashes
 
 
 @dataclass
@@ -127,12 +129,13 @@ class Decontaminator:
         self.ngram = ngram
         self.use_substring, self.use_ngrams = substring, ngrams
         self._automaton = ahocorasick.Automaton()
-        self._ngrams: dict[bytes, tuple[str, str, str]] = {}
+        self._ngrams: dict[int, tuple[str, str, str]] = {}
         for name in self.benchmarks:
             for problem in load_benchmark(name):
                 self._index(name, problem, min_chars)
         if len(self._automaton):
             self._automaton.make_automaton()
+        self._keys = np.sort(np.fromiter(self._ngrams, dtype=np.uint64, count=len(self._ngrams)))
 
     def _index(self, bench: str, problem: dict[str, Any], min_chars: int) -> None:
         task = str(problem["task_id"])
@@ -143,8 +146,8 @@ class Decontaminator:
             if len(norm) >= min_chars and norm not in self._automaton:
                 self._automaton.add_word(norm, (bench, task, norm))
         words_text = prompt + "\n" + solution
-        words = _WORD.findall(words_text.lower())
-        for key, i in _ngram_keys(words_text, self.ngram):
+        words = [w.decode("utf-8", "replace") for w in tokenize(words_text)]
+        for i, key in enumerate(_ngram_hashes(words_text, self.ngram).tolist()):
             gram = words[i : i + self.ngram]
             if _informative(gram):
                 self._ngrams.setdefault(key, (bench, task, " ".join(gram)))
@@ -157,10 +160,13 @@ class Decontaminator:
                 if (bench, task, "substring") not in seen:
                     seen.add((bench, task, "substring"))
                     out.append(Match(bench, task, "substring", norm[:200]))
-        if self.use_ngrams:
-            for key, _ in _ngram_keys(text, self.ngram):
-                hit = self._ngrams.get(key)
-                if hit and (hit[0], hit[1], "ngram") not in seen:
+        if self.use_ngrams and len(self._keys):
+            hashes = _ngram_hashes(text, self.ngram)
+            pos = np.searchsorted(self._keys, hashes)
+            pos[pos == len(self._keys)] = 0
+            for key in hashes[self._keys[pos] == hashes].tolist():
+                hit = self._ngrams[key]
+                if (hit[0], hit[1], "ngram") not in seen:
                     seen.add((hit[0], hit[1], "ngram"))
                     out.append(Match(hit[0], hit[1], "ngram", hit[2]))
         return out
