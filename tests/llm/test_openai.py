@@ -218,3 +218,23 @@ def test_answers_received_before_the_caller_stops_are_kept(tmp_path):
         with _backend(server, cache) as again:
             again.generate([reqs[pos] for pos, _ in got])
             assert again.usage.as_dict()["backend_calls"] == 0
+
+
+def test_auto_transport_is_builtin_for_plain_http_and_httpx_for_https_or_a_proxy(monkeypatch):
+    import asyncio
+
+    from codealign.llm.http import HttpxTransport, StreamTransport, make_transport
+
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+
+    async def build(url):
+        transport = make_transport("auto", url, {}, 5.0, 4)
+        await transport.aclose()
+        return transport
+
+    assert isinstance(asyncio.run(build("http://10.0.0.5:8000/v1")), StreamTransport)
+    assert isinstance(asyncio.run(build("https://api.example.com/v1")), HttpxTransport)
+    monkeypatch.setenv("http_proxy", "http://proxy.internal:3128")
+    assert isinstance(asyncio.run(build("http://10.0.0.5:8000/v1")), HttpxTransport)
+    assert isinstance(asyncio.run(build("http://127.0.0.1:8000/v1")), StreamTransport)

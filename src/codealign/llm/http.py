@@ -49,7 +49,8 @@ class StreamTransport:
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or (443 if self.tls else 80)
         self.prefix = parts.path.rstrip("/")
-        host = self.host if parts.port is None else f"{self.host}:{parts.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal keeps its brackets
+        host = host if parts.port is None else f"{host}:{parts.port}"
         extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self._head = f"Host: {host}\r\nAccept: application/json\r\nUser-Agent: codealign\r\n{extra}"
         self.timeout = timeout
@@ -198,8 +199,13 @@ class HttpxTransport:
 
 def make_transport(kind: str, base_url: str, headers: dict[str, str], timeout: float,
                    limit: int) -> StreamTransport | HttpxTransport:
-    """`kind`: "builtin", "httpx", or "auto" (builtin for http://, httpx for https://)."""
+    """`kind`: "builtin", "httpx", or "auto" (builtin for plain http://, httpx for https:// or through a proxy)."""
     if kind == "auto":
-        kind = "httpx" if base_url.startswith("https://") else "builtin"
+        import urllib.request
+
+        host = urlsplit(base_url).hostname or ""
+        loopback = host in ("localhost", "127.0.0.1", "::1")
+        proxied = not loopback and "http" in urllib.request.getproxies() and not urllib.request.proxy_bypass(host)
+        kind = "httpx" if base_url.startswith("https://") or proxied else "builtin"
     cls = HttpxTransport if kind == "httpx" else StreamTransport
     return cls(base_url, headers, timeout, limit)
