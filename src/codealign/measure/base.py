@@ -35,6 +35,8 @@ class Context:
     fields: dict[str, str | None] = field(default_factory=dict)
     # progress(label, total) -> advance(k): how long metrics report progress; the CLI plugs a rich bar in.
     progress: Callable[[str, int], Callable[[int], None]] = field(default=lambda label, total: lambda k: None)
+    # Per-chunk scratch space shared by the metrics working on the same chunk (e.g. token hashes); reset per chunk.
+    memo: dict[Any, Any] | None = None
 
     def in_sample(self, start: int, stop: int) -> np.ndarray:
         """Offsets, relative to `start`, of the sampled items in [start, stop)."""
@@ -176,7 +178,9 @@ class ChunkMetric(Metric):
     def compute(self, items: Sequence[Item], ctx: Context) -> MetricResult:
         self.begin(ctx)
         for start in range(0, len(items), CHUNK):
+            ctx.memo = {}
             self.add(start, self.partial(items[start : start + CHUNK], start, ctx))
+        ctx.memo = None
         return self.finish(ctx)
 
 

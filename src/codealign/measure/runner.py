@@ -143,10 +143,12 @@ def _run_chunk(start: int, chunk: list[Any]) -> tuple[int, int, dict[str, Any], 
 
 def _partials(metrics: Sequence[ChunkMetric], chunk: list[Any], start: int, ctx: Context) -> tuple[dict, dict]:
     out, seconds = {}, {}
+    ctx.memo = {}
     for m in metrics:
         t = time.perf_counter()
         out[m.name] = m.partial(chunk, start, ctx)
         seconds[m.name] = time.perf_counter() - t
+    ctx.memo = None
     return out, seconds
 
 

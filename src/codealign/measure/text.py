@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -22,20 +23,32 @@ def token_hashes(docs: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray]:
 
     A token's hash depends only on its text (blake2b), so hashes agree across processes and runs.
     """
-    vocab: dict[str, int] = {}
-    ids: list[int] = []
-    lengths = np.empty(len(docs), dtype=np.int64)
-    for d, toks in enumerate(docs):
-        lengths[d] = len(toks)
-        ids.extend(vocab.setdefault(t, len(vocab)) for t in toks)
+    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    flat = list(chain.from_iterable(docs))
+    # dict.fromkeys and map run in C: one Python-level step per distinct token, not per token.
+    index = {t: i for i, t in enumerate(dict.fromkeys(flat))}
     table = np.fromiter(
-        (int.from_bytes(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little") for t in vocab),
+        (int.from_bytes(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little") for t in index),
         dtype=np.uint64,
-        count=len(vocab),
+        count=len(index),
     )
-    hashes = table[np.asarray(ids, dtype=np.int64)] if ids else np.empty(0, dtype=np.uint64)
+    ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
+    hashes = table[ids] if len(flat) else np.empty(0, dtype=np.uint64)
     doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
     return hashes, doc_of
+
+
+def chunk_tokens(chunk: Sequence, field: str, memo: dict | None) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(token counts per record, token hashes, doc index per token) of one field of a chunk, memoised per chunk so
+    every lexical metric tokenises a record once."""
+    key = ("tokens", field)
+    if memo is not None and key in memo:
+        return memo[key]
+    docs = [tokenize(getattr(it, field)) for it in chunk]
+    out = ([len(d) for d in docs], *token_hashes(docs))
+    if memo is not None:
+        memo[key] = out
+    return out
 
 
 def ngram_hashes(hashes: np.ndarray, doc_of: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

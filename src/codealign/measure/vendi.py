@@ -41,9 +41,16 @@ def hashed_features(texts: Sequence[str], ngram: int, dim: int) -> tuple[np.ndar
     of their exact n-gram count vectors. A text with fewer than `ngram` tokens is one feature: its whole token run.
     """
     docs = [tokenize(t) for t in texts]
-    hashes, doc_of = token_hashes(docs)
+    return features_from_tokens([len(d) for d in docs], *token_hashes(docs), ngram, dim)
+
+
+def features_from_tokens(
+    counts: Sequence[int], hashes: np.ndarray, doc_of: np.ndarray, ngram: int, dim: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`hashed_features` from token hashes already computed (see `codealign.measure.text.chunk_tokens`)."""
+    n_docs = len(counts)
     grams, rows = ngram_hashes(hashes, doc_of, ngram)
-    lengths = np.array([len(d) for d in docs], dtype=np.int64)
+    lengths = np.asarray(counts, dtype=np.int64)
     short = np.flatnonzero(lengths < ngram)
     if short.size:
         whole = np.array([_run_hash(hashes, doc_of, int(i)) for i in short], dtype=np.uint64)
@@ -57,7 +64,7 @@ def hashed_features(texts: Sequence[str], ngram: int, dim: int) -> tuple[np.ndar
     keep = vals != 0
     uniq, vals = uniq[keep], vals[keep]
     r, c = uniq // dim, uniq % dim
-    norms = np.sqrt(np.bincount(r, weights=vals * vals, minlength=len(texts)))
+    norms = np.sqrt(np.bincount(r, weights=vals * vals, minlength=n_docs))
     vals = vals / norms[r]
     return r, c, vals
 

@@ -9,14 +9,16 @@ from codealign.measure.base import ItemMetric
 from codealign.measure.data import Item
 
 
-def ast_depth(tree: ast.AST) -> int:
-    """Depth of the deepest node (the module is depth 1); iterative, so deep trees cannot overflow the stack."""
-    deepest, stack = 0, [(tree, 1)]
+def ast_size(tree: ast.AST) -> tuple[int, int]:
+    """(node count, depth of the deepest node; the module is depth 1). Iterative: deep trees cannot overflow."""
+    nodes, deepest, stack = 0, 0, [(tree, 1)]
     while stack:
         node, d = stack.pop()
-        deepest = max(deepest, d)
+        nodes += 1
+        if d > deepest:
+            deepest = d
         stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
-    return deepest
+    return nodes, deepest
 
 
 def lines_of_code(code: str) -> int:
@@ -34,8 +36,9 @@ class CodeSize(ItemMetric):
 
     def item(self, item: Item) -> dict[str, float | None]:
         tree = item.tree
+        nodes, depth = (None, None) if tree is None else ast_size(tree)
         return {
             "loc": float(lines_of_code(item.code)),
-            "ast_nodes": None if tree is None else float(sum(1 for _ in ast.walk(tree))),
-            "ast_depth": None if tree is None else float(ast_depth(tree)),
+            "ast_nodes": None if nodes is None else float(nodes),
+            "ast_depth": None if depth is None else float(depth),
         }

@@ -9,7 +9,7 @@ import numpy as np
 
 from codealign.measure.base import ChunkMetric, Context, MetricResult
 from codealign.measure.data import Item
-from codealign.measure.text import ngram_hashes, token_hashes, tokenize
+from codealign.measure.text import chunk_tokens, ngram_hashes, token_hashes, tokenize
 
 FIELDS = ("instruction", "code")
 ORDERS = (1, 2, 3, 4)
@@ -76,10 +76,12 @@ class DistinctN(ChunkMetric):
         picked = ctx.in_sample(start, start + len(chunk))
         out: dict[tuple[str, int, str], Any] = {}
         for f in FIELDS:
-            texts = [getattr(it, f) for it in chunk]
-            for suffix, subset in (("", texts), (".sample", [texts[i] for i in picked])):
-                for n, counted in distinct_counts(subset).items():
-                    out[(f, n, suffix)] = counted
+            _, hashes, doc_of = chunk_tokens(chunk, f, ctx.memo)
+            in_sample = np.isin(doc_of, picked)
+            for suffix, (h, d) in (("", (hashes, doc_of)), (".sample", (hashes[in_sample], doc_of[in_sample]))):
+                for n in ORDERS:
+                    grams, _ = ngram_hashes(h, d, n)
+                    out[(f, n, suffix)] = (np.unique(grams), len(grams))
         return out
 
     def add(self, start: int, partial: dict[tuple[str, int, str], Any]) -> None:

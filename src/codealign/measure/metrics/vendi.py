@@ -9,7 +9,8 @@ import numpy as np
 
 from codealign.measure.base import ChunkMetric, Context, MetricResult
 from codealign.measure.data import Item
-from codealign.measure.vendi import dense, hashed_features, vendi_from_gram
+from codealign.measure.text import chunk_tokens
+from codealign.measure.vendi import dense, features_from_tokens, vendi_from_gram
 
 FIELDS = ("instruction", "code")
 
@@ -38,7 +39,7 @@ class Vendi(ChunkMetric):
         picked = ctx.in_sample(start, start + len(chunk))
         out: dict[str, Any] = {}
         for f in FIELDS:
-            r, c, v = hashed_features([getattr(it, f) for it in chunk], self.ngram, self.dim)
+            r, c, v = features_from_tokens(*chunk_tokens(chunk, f, ctx.memo), self.ngram, self.dim)
             x = dense(r, c, v, len(chunk), self.dim)
             in_sample = np.isin(r, picked)
             out[f] = (x.T @ x, (r[in_sample] + start, c[in_sample], v[in_sample]))
