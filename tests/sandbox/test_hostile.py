@@ -289,3 +289,14 @@ def test_unittest_main_counts_as_finishing(jail):
         Program(code="def answer():\n    return 41\n", tests=tests),
     ])  # fmt: skip
     assert good.passed and bad.status is Status.FAILED
+
+
+def test_system_v_ipc_does_not_outlive_its_program():
+    make = "import ctypes\nlibc = ctypes.CDLL(None)\nassert libc.shmget(4242, 4096, 0o1600) >= 0\nassert libc.msgget(4343, 0o1600) >= 0\n"
+    find = "import ctypes\nlibc = ctypes.CDLL(None)\nleft = (libc.shmget(4242, 0, 0), libc.msgget(4343, 0))\n"
+    with Sandbox(workers=1) as sb:  # one worker: the second program runs where the first one did
+        made, found = sb.run_all(
+            [Program(code=make), Program(code=find, tests="assert left == (-1, -1), left")]
+        )
+    assert made.passed, made.error
+    assert found.passed, found.error

@@ -233,6 +233,10 @@ class Server:
         for fd in streams:
             os.close(fd)
         clean = clear_dir(self.workdir) and all(clear_dir(d) for d in self.scratch)
+        if (
+            self.pid1
+        ):  # the IPC namespace is the worker's: System V objects would outlive the program otherwise
+            _clear_sysv_ipc()
         cpu_time = usage.ru_utime + usage.ru_stime
         result = classify(status, timed_out, streams[tok_r].buf, nonce, limits, cpu_time)
         result.update(
@@ -344,6 +348,22 @@ def _read_some(fd):
         return b""
 
 
+def _clear_sysv_ipc():
+    """Remove the shared memory segments, semaphore sets and message queues a program left behind."""
+    for kind, call in (("shm", "shmctl"), ("sem", "semctl"), ("msg", "msgctl")):
+        try:
+            with open(f"/proc/sysvipc/{kind}", "rb") as fh:
+                rows = fh.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            ident = int(row.split()[1])
+            if call == "semctl":
+                _libc().semctl(ident, 0, 0)  # IPC_RMID
+            else:
+                getattr(_libc(), call)(ident, 0, None)  # IPC_RMID
+
+
 def _runqueue_wait(pid):
     """Seconds the program's main thread has spent runnable but waiting for a CPU."""
     try:
@@ -378,12 +398,16 @@ def _children_of(ppid):
 _LIBC = []
 
 
-def _prctl(option, value):
-    if not _LIBC:  # looked up once, in the worker; children inherit it
+def _libc():
+    if not _LIBC:  # loaded once, in the worker; children inherit it
         import ctypes
 
         _LIBC.append(ctypes.CDLL(None, use_errno=True))
-    _LIBC[0].prctl(option, value, 0, 0, 0)
+    return _LIBC[0]
+
+
+def _prctl(option, value):
+    _libc().prctl(option, value, 0, 0, 0)
 
 
 def _set_subreaper():
