@@ -263,6 +263,8 @@ class Server:
         os.closerange(5, 1 << 20)
         os.set_inheritable(3, False)
         _set_dumpable(1)  # the worker is not traceable; the program's own processes may trace each other
+        if not self.pid1:
+            _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: without a namespace, die at least with the worker
         chunks = []
         while True:
             chunk = os.read(4, 1 << 20)

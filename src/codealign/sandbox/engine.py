@@ -125,7 +125,8 @@ class Sandbox:
 
     `isolation`: "auto" (bubblewrap, else bare namespaces with a loud warning), "bwrap", "unshare" or "none"
     ("none" needs `allow_no_isolation=True`). `disk_mb` caps each worker's private /tmp and /dev/shm.
-    `packages=False` hides the interpreter's site-packages from programs.
+    `packages=False` hides the interpreter's site-packages from programs. One run at a time per Sandbox: share a
+    pool between threads by taking turns, or give each thread its own.
     """
 
     def __init__(
