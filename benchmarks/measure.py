@@ -80,7 +80,8 @@ def build_corpus(n: int, path: Path, extra_roots: list[Path] = ()) -> Path:
 
 
 class PeakMemory:
-    """Peak resident memory of this process and its children, sampled every 50 ms."""
+    """Peak memory of this process and its children (sum of proportional set sizes, so pages that forked workers
+    share with the parent count once), sampled every 100 ms."""
 
     def __init__(self) -> None:
         import psutil
@@ -95,9 +96,9 @@ class PeakMemory:
             total = 0
             for p in [self.proc, *self.proc.children(recursive=True)]:
                 with contextlib.suppress(Exception):  # a child may exit between listing and reading
-                    total += p.memory_info().rss
+                    total += p.memory_full_info().pss
             self.peak = max(self.peak, total)
-            time.sleep(0.05)
+            time.sleep(0.1)
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()

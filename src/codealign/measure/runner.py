@@ -232,8 +232,12 @@ def _chunk_pass(dataset: Dataset, metrics: list[ChunkMetric], ctx: Context, work
             for it in chunk:
                 it.forget_tree()  # the tree was for this pass; keeping 100k trees would cost gigabytes
         return
+    import gc
     import multiprocessing as mp
 
+    # Forked workers share the parent's records copy-on-write; frozen objects are not touched by the children's
+    # garbage collector, so those pages stay shared instead of being copied into every worker.
+    gc.freeze()
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker,
                              initargs=(payload,)) as pool:
         pending: set[Future] = set()
@@ -246,4 +250,5 @@ def _chunk_pass(dataset: Dataset, metrics: list[ChunkMetric], ctx: Context, work
                     absorb(*f.result())
         for f in pending:
             absorb(*f.result())
+    gc.unfreeze()
 

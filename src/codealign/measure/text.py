@@ -51,6 +51,14 @@ def chunk_tokens(chunk: Sequence, field: str, memo: dict | None) -> tuple[list[i
     return out
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting: numpy 2's hash-based unique is many times slower on large uint64 arrays."""
+    if len(values) == 0:
+        return values
+    a = np.sort(values)
+    return a[np.concatenate(([True], a[1:] != a[:-1]))]
+
+
 def ngram_hashes(hashes: np.ndarray, doc_of: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of all n-grams that lie inside one doc, and the doc of each (no n-gram spans two docs)."""
     m = len(hashes) - n + 1

@@ -59,8 +59,11 @@ def features_from_tokens(
     cols = (grams % np.uint64(dim)).astype(np.int64)
     signs = np.where((grams >> np.uint64(63)) == 1, -1.0, 1.0)
     key = rows * dim + cols
-    uniq, inverse = np.unique(key, return_inverse=True)
-    vals = np.bincount(inverse, weights=signs, minlength=len(uniq))
+    order = np.argsort(key, kind="stable")
+    key, signs = key[order], signs[order]
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else np.empty(0, np.int64)
+    uniq = key[starts]
+    vals = np.add.reduceat(signs, starts) if len(key) else np.empty(0)
     keep = vals != 0
     uniq, vals = uniq[keep], vals[keep]
     r, c = uniq // dim, uniq % dim

@@ -9,7 +9,7 @@ import numpy as np
 
 from codealign.measure.base import ChunkMetric, Context, MetricResult
 from codealign.measure.data import Item
-from codealign.measure.text import chunk_tokens, ngram_hashes, token_hashes, tokenize
+from codealign.measure.text import chunk_tokens, ngram_hashes, sorted_unique, token_hashes, tokenize
 
 FIELDS = ("instruction", "code")
 ORDERS = (1, 2, 3, 4)
@@ -31,7 +31,7 @@ class _Union:
 
     def compact(self) -> None:
         if self.pending:
-            self.merged = np.unique(np.concatenate([self.merged, *self.pending]))
+            self.merged = sorted_unique(np.concatenate([self.merged, *self.pending]))
             self.pending, self.pending_size = [], 0
 
     def __len__(self) -> int:
@@ -45,7 +45,7 @@ def distinct_counts(texts: Sequence[str], orders: Sequence[int] = ORDERS) -> dic
     out = {}
     for n in orders:
         grams, _ = ngram_hashes(hashes, doc_of, n)
-        out[n] = (np.unique(grams), len(grams))
+        out[n] = (sorted_unique(grams), len(grams))
     return out
 
 
@@ -81,7 +81,7 @@ class DistinctN(ChunkMetric):
             for suffix, (h, d) in (("", (hashes, doc_of)), (".sample", (hashes[in_sample], doc_of[in_sample]))):
                 for n in ORDERS:
                     grams, _ = ngram_hashes(h, d, n)
-                    out[(f, n, suffix)] = (np.unique(grams), len(grams))
+                    out[(f, n, suffix)] = (sorted_unique(grams), len(grams))
         return out
 
     def add(self, start: int, partial: dict[tuple[str, int, str], Any]) -> None:
