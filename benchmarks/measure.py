@@ -230,9 +230,10 @@ def main() -> None:
     table.append(("distinct-1..4 with Python sets (20k)", python_distinct_n(sub), ours(sub, ["distinct_n"], args.workers)))
     sub = subset(20_000)
     table.append(("datasketch MinHashLSH near-dup (20k)", datasketch_near_dup(sub), ours(sub, ["near_dup"], args.workers)))
-    sub = subset(2_000)
+    # Above 2048 records (the feature count) codealign works on the 2048 x 2048 feature-side Gram.
+    sub = subset(6_000)
     t_pkg, t_ours, v_pkg, v_ours = vendi_package(sub, 2048)
-    table.append((f"vendi-score score_K, same kernel (2k; {v_pkg:.2f} vs {v_ours:.2f})", t_pkg, t_ours))
+    table.append((f"vendi-score score_K, same kernel (6k; {v_pkg:.1f} vs {v_ours:.1f})", t_pkg, t_ours))
     print(f"{'task':<58}{'baseline s':>11}{'codealign s':>12}{'speed-up':>10}")
     for name, base, mine in table:
         print(f"{name:<58}{base:>11.2f}{mine:>12.2f}{base / mine:>9.1f}x")
