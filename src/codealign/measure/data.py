@@ -63,9 +63,17 @@ def lookup(row: dict[str, Any], dotted: str) -> Any:
 
 
 def extract_code(response: str) -> str:
-    """The Python code in a response: its fenced code blocks (Python or untagged) joined, else the whole text."""
+    """The Python code in a response: its fenced code blocks (Python or untagged) joined, else the whole text.
+
+    A response that parses as Python as it stands is code, even when a docstring in it shows a fenced example.
+    """
     if "```" not in response:
         return response
+    try:
+        ast.parse(response)
+        return response
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        pass
     blocks = [body for lang, body in _FENCE.findall(response) if lang.lower() in ("", "python", "py", "python3")]
     return "\n\n".join(b.rstrip() for b in blocks) if blocks else ""
 
