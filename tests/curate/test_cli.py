@@ -119,6 +119,7 @@ def test_curate_repository_end_to_end(repo, tmp_path):
     steps = {s["step"]: s for s in funnel["steps"]}
     assert steps["seed rules"]["in"] == funnel["functions"]
     assert steps["near dedup"]["out"] == len(seeds) == funnel["written"]
+    assert steps["pii redaction"]["changed"] == {"email": 1, "key": 1}
     assert sum(steps["seed rules"]["rejected"].values()) == steps["seed rules"]["in"] - steps["seed rules"]["out"]
 
 

@@ -116,8 +116,7 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
                         text, found = redact(text)
                         audit = [r.to_dict() for r in found]
                         funnel.keep("pii redaction")
-                        if found:
-                            funnel.extra.setdefault("pii", Counter()).update(r.kind for r in found)
+                        funnel.step("pii redaction").changed.update(r.kind for r in found)
                     row = _seed_row(rec, text, audit)
                     sp.write(json.dumps(row, ensure_ascii=False) + "\n")
                     keys.append(bytes.fromhex(content_hash(text)))
@@ -147,8 +146,6 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
         "licenses": dict(licenses), "decontamination": report.to_dict(), "seconds": round(time.perf_counter() - t0, 2),
         "config": cfg.model_dump(),
     })  # fmt: skip
-    if "pii" in funnel.extra:
-        funnel.extra["pii"] = dict(funnel.extra["pii"])
     funnel.write_json(side_path(out, "funnel.json"))
     if show:
         funnel.print_summary(f"curate: {written:,} seeds -> {out}", time.perf_counter() - t0)

@@ -18,6 +18,7 @@ class Step:
     kept: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    changed: Counter[str] = field(default_factory=Counter)  # kept but modified (PII spans replaced), by kind
 
 
 class Funnel:
@@ -68,7 +69,7 @@ class Funnel:
         return {
             "steps": [
                 {"step": s.name, "in": s.seen, "out": s.kept, "rejected": dict(s.rejected.most_common()),
-                 "examples": s.examples}  # fmt: skip
+                 "examples": s.examples} | ({"changed": dict(s.changed)} if s.changed else {})  # fmt: skip
                 for s in self.steps.values()
             ],
             **self.extra,
@@ -92,6 +93,10 @@ class Funnel:
             reasons = ", ".join(f"{k} {v}" for k, v in s.rejected.most_common(6))
             if len(s.rejected) > 6:
                 reasons += f", +{len(s.rejected) - 6} more"
+            if s.changed:
+                reasons = (reasons + "; " if reasons else "") + "replaced " + ", ".join(
+                    f"{k} {v}" for k, v in s.changed.most_common()
+                )
             table.add_row(s.name, f"{s.seen:,}", f"{s.kept:,}", reasons or "-")
         Console(stderr=True).print(table)
 
