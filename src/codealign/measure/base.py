@@ -84,18 +84,26 @@ def distribution(values: Sequence[float] | np.ndarray, bins: int = 20) -> dict[s
     if arr.size == 0:
         return {"count": 0}
     lo, hi = float(arr.min()), float(arr.max())
+    # A long tail would squeeze the bulk into one bar: bin up to the 99th percentile and pile the rest in the last bar.
+    top = float(np.quantile(arr, 0.99))
+    clipped = top < hi and arr.size >= 200
+    shown = np.minimum(arr, top) if clipped else arr
+    end = top if clipped else hi
     integral = bool(np.all(arr == np.round(arr)))
-    if integral and hi - lo < bins:
-        edges = np.arange(lo - 0.5, hi + 1.5)
+    if integral and end - lo < bins:
+        edges = np.arange(lo - 0.5, end + 1.5)
     else:
-        edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
-    counts, edges = np.histogram(arr, bins=edges)
+        edges = np.linspace(lo, end if end > lo else lo + 1.0, bins + 1)
+    counts, edges = np.histogram(shown, bins=edges)
+    hist: dict[str, Any] = {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
+    if clipped:
+        hist["last_bar_from"] = float(edges[-2])
     return {
         "count": int(arr.size),
         "mean": float(arr.mean()),
         "std": float(arr.std()),
         "quantiles": {str(q): float(np.quantile(arr, q)) for q in QUANTILES},
-        "hist": {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
+        "hist": hist,
     }
 
 

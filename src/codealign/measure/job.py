@@ -122,9 +122,9 @@ def print_summary(report: dict[str, Any], console: Any) -> None:
                 m["group"] if i == 0 else "", name if i == 0 else "", key, fmt(m["values"][key]),
                 fmt(m["seconds"]) if i == 0 else "",
             )
-    for name, reason in report.get("skipped", {}).items():
-        table.add_row("", name, "not measured", reason[:60], "")
     console.print(table)
+    for name, reason in report.get("skipped", {}).items():
+        console.print(f"[dim]not measured:[/] {name}: {reason}", highlight=False)
 
 
 def compare_job(

@@ -64,7 +64,11 @@ def _metric_card(name: str, m: dict[str, Any]) -> str:
         if dist.get("count") and "hist" in dist:
             q = dist["quantiles"]
             label = f"{key}: median {fmt(q['0.5'])}, mean {fmt(dist['mean'])}"
-            plots.append(histogram(dist["hist"]["edges"], dist["hist"]["counts"], label))
+            tail = dist["hist"].get("last_bar_from")
+            note = "bar height: records"
+            if tail is not None:
+                note += f"; last bar: {fmt(tail)} up to the maximum {fmt(q['1.0'])}"
+            plots.append(histogram(dist["hist"]["edges"], dist["hist"]["counts"], label, xlabel=note))
     for key, counts in m["counts"].items():
         if counts:
             plots.append(bars(counts, key))

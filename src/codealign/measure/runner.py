@@ -192,11 +192,13 @@ def measure(
     if chunked:
         _chunk_pass(dataset, chunked, ctx, workers, timings)
     results: dict[str, MetricResult] = {}
+    advance = ctx.progress("dataset-level figures", len(runnable))
     for m in runnable:
         t = time.perf_counter()
         res = m.finish(ctx) if isinstance(m, ChunkMetric) else m.compute(dataset.items, ctx)
         res.seconds = timings[m.name] + time.perf_counter() - t
         results[m.name] = res
+        advance(1)
     settings = {
         "sample_size": config.sample_size,
         "seed": config.seed,

@@ -48,7 +48,9 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
 
 
-def histogram(edges: Sequence[float], counts: Sequence[int], label: str, width: int = 360, height: int = 170) -> str:
+def histogram(
+    edges: Sequence[float], counts: Sequence[int], label: str, width: int = 360, height: int = 170, xlabel: str = "records"
+) -> str:
     """Bars of a histogram with x ticks; the y axis shows the largest count."""
     left, right, top, bottom = 38, 10, 18, 34
     w, h = width - left - right, height - top - bottom
@@ -71,7 +73,7 @@ def histogram(edges: Sequence[float], counts: Sequence[int], label: str, width: 
         parts.append(f'<text x="{x:.1f}" y="{top + h + 15}" text-anchor="middle">{fmt(t)}</text>')
     parts.append(f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{peak:,}</text>')
     parts.append(f'<text x="{left - 4}" y="{top + h}" text-anchor="end">0</text>')
-    parts.append(f'<text x="{left + w / 2}" y="{height - 3}" text-anchor="middle" fill="#555">records</text>')
+    parts.append(f'<text x="{left + w / 2}" y="{height - 3}" text-anchor="middle" fill="#555">{escape(xlabel)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
