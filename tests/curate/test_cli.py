@@ -189,3 +189,11 @@ def test_curate_commits_usage_error(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["curate", "commits", "-o", "x.jsonl"])
     assert result.exit_code != 0
     assert "codealign curate commits REPO" in str(result.exception) + result.output
+
+
+def test_curate_with_worker_processes_gives_the_same_output(repo, tmp_path):
+    one, two = tmp_path / "one" / "s.jsonl", tmp_path / "two" / "s.jsonl"
+    _run(["curate", str(repo), "-o", str(one)])
+    _run(["curate", str(repo), "-o", str(two), "--workers", "2"])
+    assert one.read_bytes() == two.read_bytes()
+    assert (one.parent / "s.rejects.jsonl").read_bytes() == (two.parent / "s.rejects.jsonl").read_bytes()

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         no_pii: bool = typer.Option(False, "--no-pii", help="Do not redact emails, IPs and secrets."),
         decontaminate: str | None = typer.Option(None, help="Benchmarks to decontaminate against ('' for none)."),
         content_field: str | None = typer.Option(None, help="Column holding the code, for JSONL/Parquet/HF sources."),
-        workers: int | None = typer.Option(None, help="Processes for MinHash signatures."),
+        workers: int | None = typer.Option(None, help="Processes for per-file work and MinHash signatures."),
         limit: int | None = typer.Option(None, help="Stop after this many source files."),
     ) -> None:
         """Curate seed functions from code, with every rejection counted and explained."""

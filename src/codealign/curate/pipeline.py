@@ -17,10 +17,10 @@ from typing import Any, Literal
 from pydantic import Field
 
 from codealign.config import StrictModel
-from codealign.curate.filters import FILE_HEURISTICS, SEED_RULES, build_filters, verdict_reason
+from codealign.curate.filters import FILE_HEURISTICS, SEED_RULES
 from codealign.curate.report import Funnel, progress_bar, side_path
 from codealign.errors import ConfigError
-from codealign.records import AtomicWriter, BadLine, Record, content_hash
+from codealign.records import AtomicWriter, BadLine
 
 LicenseClass = Literal["permissive", "copyleft", "unknown"]
 
@@ -43,28 +43,14 @@ class CurateConfig(StrictModel):
     threshold: float = Field(0.5, gt=0.0, le=1.0)
     num_perm: int = Field(256, ge=8)
     ngram: int = Field(5, ge=1)
-    workers: int = Field(1, ge=1)
+    workers: int = Field(1, ge=1, description="processes for per-file work and MinHash signatures")
     limit: int | None = Field(None, ge=1, description="stop after this many source files")
-
-
-def _seed_row(rec: Record, text: str, audit: list[dict[str, Any]]) -> dict[str, Any]:
-    out = Record("seed", {"seed": text, "name": rec.data.get("name")}, provenance=rec.provenance)
-    row: dict[str, Any] = {"id": out.id, "seed": text, "name": rec.data.get("name"), "provenance": rec.provenance}
-    if audit:
-        row["pii"] = audit
-    return row
-
-
-def _reject_row(rec: Record) -> dict[str, Any]:
-    return {"id": rec.id, "name": rec.data.get("name"), "provenance": rec.provenance, "seed": rec.data.get("seed")}
 
 
 def run_curate(source: str, output: str | Path, config: CurateConfig | None = None, show: bool = True) -> dict[str, Any]:
     """Curate `source` into seed rows at `output`; returns the funnel (also written next to the output)."""
-    from codealign.curate.decontam import Decontaminator, DecontamReport
-    from codealign.curate.extract import extract_functions, file_record
-    from codealign.curate.licenses import RANK, OptOut
-    from codealign.curate.pii import redact
+    from codealign.curate.decontam import DecontamReport
+    from codealign.curate.perfile import FileWorker
     from codealign.curate.readers import open_source
 
     cfg = config or CurateConfig()
@@ -72,10 +58,7 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
     if out.suffix != ".jsonl":
         raise ConfigError(f"output must be a .jsonl file, got {out}")
     t0 = time.perf_counter()
-    file_filters = build_filters(cfg.file_filters)
-    unit_filters = build_filters(cfg.filters)
-    optout = OptOut.load(cfg.optout)
-    decon = Decontaminator(cfg.decontaminate, ngram=cfg.decontam_ngram) if cfg.decontaminate else None
+    worker = FileWorker(cfg)  # also checks filter names, the opt-out file and benchmarks before any work
     report = DecontamReport()
     funnel = Funnel(side_path(out, "rejects.jsonl"))
     licenses: Counter[str] = Counter()
@@ -90,37 +73,26 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
             files = open_source(source, rev=cfg.rev, suffixes=tuple(cfg.suffixes),
                                 content_field=cfg.content_field, split=cfg.split, skipped=skipped)  # fmt: skip
             n_files = 0
-            for f in files:
+            for f, events in _processed(files, worker, cfg):
                 n_files += 1
-                bar.update(task, advance=1, note=f"{len(keys):,} kept")
                 licenses[f.license_class] += 1
-                for rec in _units(f, cfg, optout, file_filters, funnel, extract_functions, file_record):
-                    reason = next((r for flt in unit_filters if rec.kind in flt.applies_to
-                                   for r in [verdict_reason(flt, flt.keep(rec))] if r), None)  # fmt: skip
-                    if reason:
-                        funnel.reject("seed rules" if cfg.unit == "function" else "file rules", reason, _reject_row(rec))
-                        continue
-                    funnel.keep("seed rules" if cfg.unit == "function" else "file rules")
-                    text = str(rec.data["seed"])
-                    if decon is not None:
-                        matches = decon.find(text)
-                        report.add(matches)
-                        if matches:
-                            m = matches[0]
-                            funnel.reject("decontamination", f"contaminated: {m.benchmark} {m.task_id} {m.kind}",
-                                          _reject_row(rec) | {"matches": [vars(x) for x in matches]})  # fmt: skip
-                            continue
-                        funnel.keep("decontamination")
-                    audit: list[dict[str, Any]] = []
-                    if cfg.pii:
-                        text, found = redact(text)
-                        audit = [r.to_dict() for r in found]
-                        funnel.keep("pii redaction")
-                        funnel.step("pii redaction").changed.update(r.kind for r in found)
-                    row = _seed_row(rec, text, audit)
-                    sp.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    keys.append(bytes.fromhex(content_hash(text)))
-                    ranks.append((RANK[rec.provenance.get("license_class", "unknown")], content_hash(text)))
+                for ev in events:
+                    kind = ev[0]
+                    if kind == "seed":
+                        sp.write(json.dumps(ev[1], ensure_ascii=False) + "\n")
+                        keys.append(ev[2])
+                        ranks.append(ev[3])
+                    elif kind == "reject":
+                        funnel.reject(ev[1], ev[2], ev[3])
+                    elif kind == "keep":
+                        funnel.keep(ev[1])
+                    elif kind == "changed":
+                        funnel.step(ev[1]).changed.update(ev[2])
+                    elif kind == "matches":
+                        report.add(ev[1])
+                    elif kind == "functions":
+                        funnel.extra["functions"] = funnel.extra.get("functions", 0) + ev[1]
+                bar.update(task, advance=1, note=f"{len(keys):,} kept")
                 if cfg.limit and n_files >= cfg.limit:
                     break
             for bad in skipped:
@@ -159,36 +131,37 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
     return funnel.to_dict()
 
 
-def _units(f, cfg, optout, file_filters, funnel, extract_functions, file_record) -> Iterator[Record]:  # noqa: ANN001
-    """The records of one file that pass the file-level checks (license, opt-out, heuristics, parsing)."""
-    prov_row = {"provenance": f.provenance()}
-    if f.license_class not in cfg.licenses:
-        funnel.reject("files", f"license: {f.license_class} ({f.license or 'none found'})", prov_row)
+def _processed(files: Iterator[Any], worker: Any, cfg: CurateConfig, batch: int = 32) -> Iterator[tuple[Any, list]]:
+    """(file, events) in file order; with `workers` > 1 the files are processed in a pool, batch by batch."""
+    if cfg.workers <= 1:
+        for f in files:
+            yield f, worker.process(f)
         return
-    why = optout.reason(f.repo, f.path, f.authors) if optout else None
-    if why:
-        funnel.reject("files", why, prov_row)
-        return
-    whole = file_record(f)
-    for flt in file_filters:
-        reason = verdict_reason(flt, flt.keep(whole))
-        if reason:
-            funnel.reject("files", reason, prov_row)
-            return
-    if cfg.unit == "file":
-        funnel.keep("files")
-        yield whole
-        return
-    functions = extract_functions(f)
-    if isinstance(functions, SyntaxError):
-        funnel.reject("files", f"parses: syntax error line {functions.lineno}: {functions.msg}", prov_row)
-        return
-    funnel.keep("files")
-    n = 0
-    for rec in functions:
-        n += 1
-        yield rec
-    funnel.extra["functions"] = funnel.extra.get("functions", 0) + n
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from codealign.curate.perfile import init_worker, process_batch
+
+    ctx = mp.get_context("spawn")  # fork is unsafe next to rich's refresh thread
+    with ProcessPoolExecutor(cfg.workers, ctx, init_worker, (cfg.model_dump(),)) as pool:
+        window: list[tuple[Any, list]] = []
+        chunk: list = []
+
+        def drain() -> Iterator[tuple[Any, list]]:
+            fut, part = window.pop(0)
+            yield from zip(part, fut.result(), strict=True)
+
+        for f in files:
+            chunk.append(f)
+            if len(chunk) >= batch:
+                window.append((pool.submit(process_batch, chunk), chunk))
+                chunk = []
+                if len(window) >= 2 * cfg.workers:  # bounded: never more than a few batches in flight
+                    yield from drain()
+        if chunk:
+            window.append((pool.submit(process_batch, chunk), chunk))
+        while window:
+            yield from drain()
 
 
 def _dedup(cfg: CurateConfig, spill: Path, keys: list[bytes], ranks: list[tuple[int, str]], funnel: Funnel, bar: Any
