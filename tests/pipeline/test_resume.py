@@ -4,17 +4,15 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
-from collections import Counter
 
 from codealign.testing.server import ScriptedServer, read_log
 from tests.pipeline.conftest import REPO, demo_overrides
 
 FINAL = ("final/sft.jsonl", "final/dpo.jsonl", "funnel.json", "rejects/select.jsonl", "rejects/response.jsonl")
-# The backend stores answers at least every 0.25 s; an answer that arrived closer than this to the kill may be lost.
-FLUSH_WINDOW = 0.6
 
 
 def command(server, run_dir, cache_dir):
@@ -32,6 +30,17 @@ def complete(args):
     return done
 
 
+def stored_answers(cache_dir):
+    """How many sampled answers the cache holds (one per single-sample request)."""
+    db = sqlite3.connect(cache_dir / "cache.sqlite3")
+    try:
+        return db.execute("SELECT COUNT(*) FROM entries WHERE ns = 'llm'").fetchone()[0]
+    except sqlite3.OperationalError:  # killed before the cache was created
+        return 0
+    finally:
+        db.close()
+
+
 def request_key(entry):
     return entry["prompt_hash"], entry["seed"], entry["n"]
 
@@ -42,15 +51,28 @@ def test_kill_9_at_random_points_then_rerun(tmp_path):
     reference = read_log(tmp_path / "reference.jsonl")
 
     rng = random.Random(20240607)
-    kills = []
+    cache = tmp_path / "cache-killed"
+    unsaved = []  # per kill: requests answered before it whose answers were not yet in the cache
     with ScriptedServer(log_path=tmp_path / "killed.jsonl") as server:
-        args = command(server, tmp_path / "killed", tmp_path / "cache-killed")
-        for _ in range(3):
+        args = command(server, tmp_path / "killed", cache)
+        # Kill during the concepts, during the responses, and during execution, each at a random point.
+        first, second = rng.randint(1, 6), rng.randint(16, 30)
+        moments = [
+            lambda: len(read_log(server.log_path)) >= first,
+            lambda: len(read_log(server.log_path)) >= second,
+            lambda: (tmp_path / "killed" / "execute").exists(),
+        ]
+        for reached in moments:
             proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.8, 3.5))
-            kills.append(time.time())
+            deadline = time.time() + 60
+            while not reached() and proc.poll() is None and time.time() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.3))
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
+            log = read_log(tmp_path / "killed.jsonl")
+            answered = {request_key(e) for e in log}
+            unsaved.append((len(log), answered, len(answered) - stored_answers(cache)))
         complete(args)
     resumed = read_log(tmp_path / "killed.jsonl")
 
@@ -58,13 +80,12 @@ def test_kill_9_at_random_points_then_rerun(tmp_path):
         assert (tmp_path / "killed" / name).read_bytes() == (tmp_path / "reference" / name).read_bytes(), name
     # Every request of the uninterrupted run was asked, and nothing else.
     assert set(map(request_key, resumed)) == set(map(request_key, reference))
-    # A request is asked again only if its answer arrived just before a kill, before it could be stored.
-    first_answer = {}
-    for entry in resumed:
-        first_answer.setdefault(request_key(entry), entry["time"])
-    repeated = [key for key, count in Counter(map(request_key, resumed)).items() if count > 1]
-    for key in repeated:
-        assert any(0 <= kill - first_answer[key] < FLUSH_WINDOW for kill in kills), key
+    # An answer stored in the cache is never asked for again: after each kill, the requests asked again are at most
+    # those answered too late to be stored before the kill.
+    ends = [position for position, _, _ in unsaved[1:]] + [len(resumed)]
+    for (position, answered, lost), end in zip(unsaved, ends, strict=True):
+        asked_again = {request_key(e) for e in resumed[position:end] if request_key(e) in answered}
+        assert len(asked_again) <= lost, (position, len(asked_again), lost)
     # Records are neither lost nor duplicated: each stage's ids are unique and match the reference run.
     for stage in ("seeds", "concepts", "instruction", "response", "execute"):
         ids, ref = stage_ids(tmp_path / "killed", stage), stage_ids(tmp_path / "reference", stage)
