@@ -60,3 +60,16 @@ def test_cyclomatic_and_halstead_match_radon(he_dataset):
         assert cc == max(b.complexity for b in cc_visit(it.code))
         assert volume == pytest.approx(h_visit(it.code).total.volume)
     assert res.values["cyclomatic"] == pytest.approx(np.mean(res.per_item["cyclomatic"]))
+
+
+def test_embedding_diversity_matches_vendi_score_and_brute_force():
+    vendi = pytest.importorskip("vendi_score.vendi")
+    from codealign.measure.metrics.embedding import embedding_diversity
+
+    x = np.random.default_rng(0).normal(size=(50, 8))
+    score, distance = embedding_diversity(x)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    assert score == pytest.approx(vendi.score_K(unit @ unit.T), rel=1e-9)
+    cos = unit @ unit.T
+    assert distance == pytest.approx(1 - (cos.sum() - 50) / (50 * 49))
+    assert embedding_diversity(np.tile(x[:1], (10, 1)))[0] == pytest.approx(1.0)

@@ -8,6 +8,17 @@
 from __future__ import annotations
 
 from codealign.measure.data import Dataset, FieldMap, Item, dataset_from_rows, load_dataset
+from codealign.measure.report import render_report
 from codealign.measure.runner import MeasureConfig, Measurement, measure
 
-__all__ = ["Dataset", "FieldMap", "Item", "MeasureConfig", "Measurement", "dataset_from_rows", "load_dataset", "measure"]
+__all__ = [
+    "Dataset",
+    "FieldMap",
+    "Item",
+    "MeasureConfig",
+    "Measurement",
+    "dataset_from_rows",
+    "load_dataset",
+    "measure",
+    "render_report",
+]

@@ -211,7 +211,7 @@ class ItemMetric(ChunkMetric):
             rows.extend(part)
         self._partials = []
         keys: list[str] = []
-        for row in rows[:1] + rows[1:]:
+        for row in rows:
             keys.extend(k for k in row if k not in keys)
         res = self.result()
         for key in keys:
