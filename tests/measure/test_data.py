@@ -15,6 +15,11 @@ def test_code_with_a_fenced_example_in_its_docstring_is_kept_whole():
     assert extract_code("def g():\n    return 1\n") == "def g():\n    return 1\n"
 
 
+def test_fenced_tests_are_unwrapped():
+    ds = dataset_from_rows([{"instruction": "i", "response": "r", "tests": "```python\nassert f(1) == 2\n```"}])
+    assert ds.items[0].tests == "assert f(1) == 2"
+
+
 def test_fields_by_dotted_path_and_inside_record_data():
     rows = [
         {"kind": "sft", "data": {"instruction": "Add.", "response": "x = 1", "lineage": {"concepts": "loops, Recursion"}}},

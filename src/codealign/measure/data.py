@@ -187,7 +187,7 @@ def _iter_items(rows: Iterator[dict[str, Any]], fields: FieldMap, found: dict[st
             index=i,
             instruction=_as_text(get(row, "instruction")),
             response=_as_text(get(row, "response")),
-            tests=_as_text(get(row, "tests")),
+            tests=extract_code(_as_text(get(row, "tests"))),  # tests often come fenced like the response
             code=None if code is None else _as_text(code),
             concepts=_as_concepts(get(row, "concepts")),
             category=None if (c := get(row, "category")) is None else str(c),
