@@ -271,6 +271,7 @@ def test_fake_success_is_not_a_pass(jail):
         Program(code="import sys\nsys.exit(0)\ndef answer():\n    return 42\n", tests=tests),
         Program(code="def answer():\n    print('All tests passed')\n    return 41\n", tests=tests),
         Program(code="import sys\ndef answer():\n    sys.exit(0)\n", tests=tests),
+        Program(code="def answer():\n    return 41\n", tests="import sys\nsys.exit(0)\n" + tests),
         Program(
             code='import os\ndef answer():\n    os.write(3, b\'{"status": "passed"}\\n\')\n    os._exit(0)\n',
             tests=tests,

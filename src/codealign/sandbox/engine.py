@@ -25,7 +25,7 @@ from codealign.sandbox import isolation
 from codealign.sandbox.types import Outcome, Program, Status
 
 CACHE_NS = "exec"
-ENGINE_VERSION = 1  # bump when a change would turn a cached outcome into a different one
+ENGINE_VERSION = 2  # bump when a change would turn a cached outcome into a different one
 _HEADER = struct.Struct(">I")
 _READ_AHEAD = 256  # programs looked up in the cache together
 _FLUSH_EVERY = 128  # outcomes written to the cache together
