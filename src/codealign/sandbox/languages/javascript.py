@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from functools import lru_cache
 
 _PRELUDE = """'use strict';
@@ -37,6 +36,9 @@ try {
 
 @lru_cache(maxsize=1)
 def _node_version(node: str) -> str:
+    # Imported here, not at the top: `subprocess` brings `threading`, whose fork hook every forked child would run.
+    import subprocess
+
     done = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
     return done.stdout.strip()
 
