@@ -57,6 +57,20 @@ def test_no_state_leaks_between_programs(sandbox):
     assert first.passed and second.passed, second.error
 
 
+def test_fork_template_carries_no_fork_hooks(sandbox):
+    # `threading` and `random` register hooks that every forked child would run (rebuilding locks, reseeding);
+    # a language runner that imports them at module level, even indirectly, makes every program slower.
+    (outcome,) = sandbox.run_all(
+        [
+            Program(
+                code="import sys\nloaded = {'threading', 'random'} & set(sys.modules)\n",
+                tests="assert not loaded, loaded\n",
+            )
+        ]
+    )
+    assert outcome.passed, outcome.error
+
+
 def test_rerun_comes_from_the_cache(tmp_path):
     programs = [Program(id="a", code="print(1)"), Program(id="b", code="assert False")]
     with Cache(tmp_path) as cache:
