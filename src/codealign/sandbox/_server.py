@@ -350,14 +350,26 @@ def _read_some(fd):
         return b""
 
 
+_SYSV_TABLES = (("/proc/sysvipc/shm", "shmctl"), ("/proc/sysvipc/sem", "semctl"), ("/proc/sysvipc/msg", "msgctl"))
+
+
 def _clear_sysv_ipc():
     """Remove the shared memory segments, semaphore sets and message queues a program left behind."""
-    for kind, call in (("shm", "shmctl"), ("sem", "semctl"), ("msg", "msgctl")):
+    for path, call in _SYSV_TABLES:
         try:
-            with open(f"/proc/sysvipc/{kind}", "rb") as fh:
-                rows = fh.read().splitlines()[1:]
+            fd = os.open(path, os.O_RDONLY)
         except OSError:
             continue
+        try:
+            # The header alone fits one read; only a table with objects in it is read on.
+            chunks = [os.read(fd, 4096)]
+            while chunks[-1]:
+                chunks.append(os.read(fd, 65536))
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        rows = b"".join(chunks).splitlines()[1:]
         for row in rows:
             ident = int(row.split()[1])
             if call == "semctl":
