@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from codealign.commands.exec import ISOLATION_HELP
+from codealign.commands.exec import ALLOW_NO_ISOLATION, CACHE_DIR, ISOLATION, NO_CACHE, WORKERS
 
 
 def register(app: typer.Typer) -> None:
@@ -20,19 +20,13 @@ def register(app: typer.Typer) -> None:
         output: Path | None = typer.Option(
             None, "-o", "--output", help="Per-sample results (default: SAMPLES_results.jsonl)."
         ),
-        workers: int = typer.Option(0, "--workers", "-w", help="Parallel workers (0: one per CPU)."),
+        workers: int = WORKERS,
         timeout: float = typer.Option(3.0, "--timeout", help="Wall-clock seconds per sample."),
         memory_mb: int = typer.Option(4096, "--memory-mb", help="Address-space limit per sample, in MiB."),
-        cache_dir: Path | None = typer.Option(
-            None, "--cache-dir", help="Cache folder (default $CODEALIGN_CACHE_DIR)."
-        ),
-        no_cache: bool = typer.Option(
-            False, "--no-cache", help="Execute everything; read and store nothing."
-        ),
-        isolation: str = typer.Option("auto", "--isolation", help=ISOLATION_HELP),
-        allow_no_isolation: bool = typer.Option(
-            False, "--allow-no-isolation", help="Run even without namespaces."
-        ),
+        cache_dir: Path | None = CACHE_DIR,
+        no_cache: bool = NO_CACHE,
+        isolation: str = ISOLATION,
+        allow_no_isolation: bool = ALLOW_NO_ISOLATION,
     ) -> None:
         """Execute completions against a benchmark's tests and print pass@k as JSON."""
         from codealign.sandbox.ui import run_evaluate_command

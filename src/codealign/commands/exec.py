@@ -8,6 +8,13 @@ import typer
 
 ISOLATION_HELP = "auto (bubblewrap, else namespaces), bwrap, unshare, or none (needs --allow-no-isolation)."
 
+# Sandbox options shared by every command that executes code (`exec`, `evaluate`).
+WORKERS = typer.Option(0, "--workers", "-w", help="Parallel workers (0: one per CPU).")
+CACHE_DIR = typer.Option(None, "--cache-dir", help="Cache folder (default $CODEALIGN_CACHE_DIR).")
+NO_CACHE = typer.Option(False, "--no-cache", help="Execute everything; read and store nothing.")
+ISOLATION = typer.Option("auto", "--isolation", help=ISOLATION_HELP)
+ALLOW_NO_ISOLATION = typer.Option(False, "--allow-no-isolation", help="Run even without namespaces.")
+
 
 def register(app: typer.Typer) -> None:
     @app.command("exec")
@@ -18,21 +25,15 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(
             ..., "-o", "--output", help="Where to write one outcome per line (JSONL)."
         ),
-        workers: int = typer.Option(0, "--workers", "-w", help="Parallel workers (0: one per CPU)."),
+        workers: int = WORKERS,
         timeout: float = typer.Option(
             10.0, "--timeout", help="Wall-clock seconds per program, unless its line says."
         ),
         memory_mb: int = typer.Option(4096, "--memory-mb", help="Address-space limit per program, in MiB."),
-        cache_dir: Path | None = typer.Option(
-            None, "--cache-dir", help="Cache folder (default $CODEALIGN_CACHE_DIR)."
-        ),
-        no_cache: bool = typer.Option(
-            False, "--no-cache", help="Execute everything; read and store nothing."
-        ),
-        isolation: str = typer.Option("auto", "--isolation", help=ISOLATION_HELP),
-        allow_no_isolation: bool = typer.Option(
-            False, "--allow-no-isolation", help="Run even without namespaces."
-        ),
+        cache_dir: Path | None = CACHE_DIR,
+        no_cache: bool = NO_CACHE,
+        isolation: str = ISOLATION,
+        allow_no_isolation: bool = ALLOW_NO_ISOLATION,
     ) -> None:
         """Execute untrusted programs in the sandbox: typed outcomes, cached, streaming."""
         from codealign.sandbox.ui import run_exec_command
