@@ -86,9 +86,17 @@ def iter_jsonl(path: str | os.PathLike, errors: list[BadLine] | None = None) -> 
 
     Malformed lines are appended to `errors` (when given) and skipped; without `errors` they raise InputError.
     """
+    for _, obj in iter_jsonl_numbered(path, errors):
+        yield obj
+
+
+def iter_jsonl_numbered(
+    path: str | os.PathLike, errors: list[BadLine] | None = None, what: str = "input file"
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`iter_jsonl` with each object's line number; `what` names the file in the not-found error."""
     p = Path(path)
     if not p.exists():
-        raise InputError(f"input file not found: {p}")
+        raise InputError(f"{what} not found: {p}")
     with p.open("r", encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -99,7 +107,7 @@ def iter_jsonl(path: str | os.PathLike, errors: list[BadLine] | None = None) -> 
                 bad = BadLine(str(p), lineno, f"invalid JSON: {exc.msg} (column {exc.colno})")
             else:
                 if isinstance(obj, dict):
-                    yield obj
+                    yield lineno, obj
                     continue
                 bad = BadLine(str(p), lineno, f"expected a JSON object, got {type(obj).__name__}")
             if errors is None:

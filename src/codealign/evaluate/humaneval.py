@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codealign.errors import InputError
 from codealign.evaluate.benchmarks import benchmark_info, load_benchmark
 from codealign.evaluate.passk import benchmark_pass_at_k
-from codealign.records import BadLine
+from codealign.records import BadLine, iter_jsonl_numbered
 from codealign.sandbox.types import Limits, Outcome, Program
 
 GUARD_NAME = "__codealign_plain_results__"
@@ -81,23 +80,13 @@ def read_samples(
     path: Path, problems: dict[str, dict[str, Any]], bad: list[BadLine]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, sample) for each usable line; unusable lines go to `bad` with their line number."""
-    if not path.exists():
-        raise InputError(f"samples file not found: {path}")
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                bad.append(BadLine(str(path), lineno, f"invalid JSON: {exc.msg}"))
-                continue
-            if not isinstance(row, dict) or not isinstance(row.get("completion"), str):
-                bad.append(BadLine(str(path), lineno, "expected an object with a string `completion`"))
-            elif row.get("task_id") not in problems:
-                bad.append(BadLine(str(path), lineno, f"unknown task_id {row.get('task_id')!r}"))
-            else:
-                yield lineno, row
+    for lineno, row in iter_jsonl_numbered(path, bad, what="samples file"):
+        if not isinstance(row.get("completion"), str):
+            bad.append(BadLine(str(path), lineno, "expected an object with a string `completion`"))
+        elif row.get("task_id") not in problems:
+            bad.append(BadLine(str(path), lineno, f"unknown task_id {row.get('task_id')!r}"))
+        else:
+            yield lineno, row
 
 
 def evaluate_samples(

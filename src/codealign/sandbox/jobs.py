@@ -11,8 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from codealign.errors import InputError
-from codealign.records import BadLine
+from codealign.records import BadLine, iter_jsonl_numbered
 from codealign.sandbox.types import Limits, Outcome, Program
 
 _FIELDS = {"id", "language", "code", "tests", "timeout", "memory_mb"}
@@ -38,40 +37,32 @@ def count_lines(path: Path) -> int:
 
 def read_programs(path: Path, defaults: Limits, bad: list[BadLine]) -> Iterator[Program]:
     """Programs of a JSONL file, one per line; a malformed line goes to `bad` with its number and is skipped."""
-    if not path.exists():
-        raise InputError(f"programs file not found: {path}")
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ValueError(f"expected a JSON object, got {type(row).__name__}")
-                unknown = set(row) - _FIELDS
-                if unknown:
-                    raise ValueError(
-                        f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_FIELDS))}"
-                    )
-                if not isinstance(row.get("code"), str):
-                    raise ValueError("`code` must be a string")
-                overrides = {k: row[k] for k in ("timeout", "memory_mb") if row.get(k) is not None}
-                limits = Limits(**{**defaults.model_dump(), **overrides}) if overrides else defaults
-                yield Program(
-                    id=str(row.get("id", lineno)),
-                    language=row.get("language") or "python",
-                    code=row["code"],
-                    tests=row.get("tests") or "",
-                    limits=limits,
+    for lineno, row in iter_jsonl_numbered(path, bad, what="programs file"):
+        try:
+            unknown = set(row) - _FIELDS
+            if unknown:
+                raise ValueError(
+                    f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_FIELDS))}"
                 )
-            except json.JSONDecodeError as exc:
-                bad.append(BadLine(str(path), lineno, f"invalid JSON: {exc.msg} (column {exc.colno})"))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                bad.append(BadLine(str(path), lineno, f"{where}: {first['msg']}"))
-            except (ValueError, TypeError) as exc:
-                bad.append(BadLine(str(path), lineno, str(exc)))
+            if not isinstance(row.get("code"), str):
+                raise ValueError("`code` must be a string")
+            overrides = {k: row[k] for k in ("timeout", "memory_mb") if row.get(k) is not None}
+            limits = Limits(**{**defaults.model_dump(), **overrides}) if overrides else defaults
+            program = Program(
+                id=str(row.get("id", lineno)),
+                language=row.get("language") or "python",
+                code=row["code"],
+                tests=row.get("tests") or "",
+                limits=limits,
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            bad.append(BadLine(str(path), lineno, f"{where}: {first['msg']}"))
+        except (ValueError, TypeError) as exc:
+            bad.append(BadLine(str(path), lineno, str(exc)))
+        else:
+            yield program
 
 
 def outcome_row(outcome: Outcome) -> dict[str, Any]:
