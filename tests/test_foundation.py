@@ -48,6 +48,22 @@ def test_write_is_atomic_on_error(tmp_path):
     assert sorted(f.name for f in tmp_path.iterdir()) == ["out.jsonl"]
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_outputs_follow_the_umask(tmp_path, umask):
+    # In a child process: the umask is process-wide, and other tests' threads must not see it change.
+    code = (
+        "import os, sys\n"
+        f"os.umask({umask})\n"
+        "from codealign.records import write_jsonl, write_rows\n"
+        "from codealign.runs import RunDir\n"
+        "write_jsonl(sys.argv[1] + '/rows.jsonl', [{'a': 1}])\n"
+        "RunDir(sys.argv[1] + '/run').write_json('funnel.json', {'a': 1})\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
+    for path in (tmp_path / "rows.jsonl", tmp_path / "run" / "funnel.json"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+
+
 def test_parquet_roundtrip(tmp_path):
     pytest.importorskip("pyarrow")
     p = tmp_path / "d.parquet"

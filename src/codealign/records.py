@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,7 +156,7 @@ class AtomicWriter:
 
     def __enter__(self) -> Any:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        fd, self._tmp = _create_temp(self.path)
         self._fh = os.fdopen(fd, self.mode, encoding=None if "b" in self.mode else "utf-8")
         return self._fh
 
@@ -172,6 +172,20 @@ class AtomicWriter:
         finally:
             if os.path.exists(self._tmp):
                 os.unlink(self._tmp)
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new file next to `path`, created with mode 0666 so the umask decides its permissions, as for `open()`.
+
+    (`tempfile.mkstemp` would make every output 0600 whatever the umask.)
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), str(tmp)
+        except FileExistsError:
+            continue
 
 
 def _fsync_dir(path: Path) -> None:
