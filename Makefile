@@ -14,12 +14,16 @@ $(VENV)/.installed: pyproject.toml
 install: system-deps $(VENV)/.installed
 
 # bubblewrap gives the sandbox its filesystem view; without it codealign falls back to namespaces + rlimits and says so.
+# chromium renders the run report in the browser test (tests/export); without it that test is skipped with the reason.
+SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium
 system-deps:
-	@command -v bwrap >/dev/null 2>&1 || { \
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get install -y -q bubblewrap >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null)) \
-	      || echo "warning: could not install bubblewrap; the sandbox will run with reduced isolation"; \
-	  else echo "note: install bubblewrap (apt-get install bubblewrap) for full sandbox isolation"; fi; }
+	    (apt-get install -y -q $$missing >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null)) \
+	      || echo "warning: could not install$$missing; the sandbox may run with reduced isolation and the browser test is skipped"; \
+	  else echo "note: install$$missing (apt-get install$$missing) for full sandbox isolation and the browser test"; fi; }
 
 test: install
 	$(PY) -m pytest -q
@@ -35,7 +39,7 @@ demo: install
 	for i in $$(seq 1 100); do [ -s $$tmp/port ] && break; sleep 0.1; done; \
 	[ -s $$tmp/port ] || { echo "the scripted server did not start; see $$tmp/server.log"; exit 1; }; \
 	$(VENV)/bin/codealign run examples/demo.yaml --set backend.base_url=http://127.0.0.1:$$(cat $$tmp/port)/v1 || exit $$?; \
-	echo "outputs in runs/demo: final/sft.jsonl, final/dpo.jsonl, funnel.json, rejects/; model requests logged in $$tmp/requests.jsonl"
+	echo "outputs in runs/demo: report.html, final/sft.jsonl, final/dpo.jsonl, funnel.json, rejects/; model requests logged in $$tmp/requests.jsonl"
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -24,6 +24,8 @@ COMMAND_MODULES = [
     "curate",
     "dedup",
     "decontaminate",
+    "report",
+    "export",
 ]
 
 app = typer.Typer(

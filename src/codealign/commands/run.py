@@ -57,3 +57,4 @@ def register(app: typer.Typer) -> None:
         if resumed:
             typer.echo(f"resumed: {resumed} finished shards were skipped")
         typer.echo(f"SFT: {out / 'final' / 'sft.jsonl'}  DPO: {out / 'final' / 'dpo.jsonl'}  funnel: {out / 'funnel.json'}")
+        typer.echo(f"report: {out / 'report.html'}")

@@ -31,11 +31,12 @@ code{background:#eef1f5;padding:0 3px;border-radius:3px}header code{background:#
 """
 
 
-def page(title: str, subtitle: list[str], body: str) -> str:
+def page(title: str, subtitle: list[str], body: str, css: str = "") -> str:
+    """A whole self-contained page: the shared style (plus `css`), a header with the title and subtitle lines."""
     subs = "".join(f"<p>{s}</p>" for s in subtitle)
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}{css}</style></head>'
         f"<body><header><h1>{escape(title)}</h1>{subs}</header><main>{body}</main></body></html>"
     )
 
@@ -48,6 +49,27 @@ def headline_rows(report: dict[str, Any]) -> list[tuple[str, str, str, Any, str]
             if key in m["directions"] or key.endswith(".median"):
                 rows.append((m["group"], name, key, value, m["directions"].get(key.removesuffix(".median"), "")))
     return rows
+
+
+def summary_rows(report: dict[str, Any]) -> list[tuple[str, str, str, Any, str]]:
+    """(group, metric, figure, value, arrow) for each metric's headline figures: the summary of a measurement."""
+    rows = []
+    for name, m in report["metrics"].items():
+        for key in m.get("headline", [])[:3] or list(m["directions"])[:2]:
+            if key in m["values"]:
+                rows.append((m["group"], name, key, m["values"][key], ARROW.get(m["directions"].get(key, ""), "")))
+    return rows
+
+
+def summary_table(report: dict[str, Any], link: str | None = None) -> str:
+    """The summary as an HTML table; metric names link to `link + name` when given."""
+    trs = []
+    for group, name, key, value, arrow in summary_rows(report):
+        label = f'<a href="{escape(link + name)}">{escape(name)}</a>' if link is not None else escape(name)
+        trs.append(f'<tr><td>{group}</td><td>{label}</td><td><code>{escape(key)}</code> {arrow}</td>'
+                   f'<td class="num">{fmt(value)}</td></tr>')
+    return (f'<table class="summary"><tr><th>group</th><th>metric</th><th>figure</th><th>value</th></tr>'
+            f'{"".join(trs)}</table>')
 
 
 def _values_table(m: dict[str, Any]) -> str:
@@ -88,16 +110,7 @@ def render_report(report: dict[str, Any], path: str | os.PathLike) -> Path:
             "(diversity) or more complex (complexity). <code>.sample</code> figures are taken on a seeded sample of "
             f"{min(report['settings']['sample_size'], ds['records']):,} records, so datasets of different sizes "
             "compare fairly.</p>"]
-    summary = []
-    for name, m in report["metrics"].items():
-        for key in m.get("headline", [])[:3] or list(m["directions"])[:2]:
-            if key in m["values"]:
-                arrow = ARROW.get(m["directions"].get(key, ""), "")
-                summary.append(
-                    f'<tr><td>{m["group"]}</td><td><a href="#metric-{escape(name)}">{escape(name)}</a></td>'
-                    f'<td><code>{escape(key)}</code> {arrow}</td><td class="num">{fmt(m["values"][key])}</td></tr>'
-                )
-    body.append(f'<table class="summary"><tr><th>group</th><th>metric</th><th>figure</th><th>value</th></tr>{"".join(summary)}</table>')
+    body.append(summary_table(report, link="#metric-"))
     for group, title in GROUPS.items():
         cards = [_metric_card(n, m) for n, m in report["metrics"].items() if m["group"] == group]
         if cards:

@@ -163,3 +163,44 @@ def scatter(points: Sequence[tuple[str, float, float]], xlabel: str, ylabel: str
         parts.append(f'<text x="{px + 9:.1f}" y="{py + 4:.1f}">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def stacked_bars(
+    rows: Sequence[tuple[str, Sequence[float], str]],
+    segments: Sequence[str],
+    label: str,
+    width: int = 760,
+    colors: Sequence[str] = (PALETTE[0], PALETTE[1]),
+) -> str:
+    """One horizontal bar per row, made of segments (e.g. kept, removed), with a legend and a note after each bar.
+
+    Rows are (label, segment values, note); the longest bar spans the width.
+    """
+    row, top = 20, 34
+    left = min(200, 14 + 6 * max((len(r[0]) for r in rows), default=4))
+    w = width - left - 150
+    height = top + row * len(rows) + 6
+    peak = max((sum(values) for _, values, _ in rows), default=0) or 1
+    parts = [_open(width, height, label), f'<text x="4" y="12" font-weight="600">{escape(label)}</text>']
+    x = left
+    for i, name in enumerate(segments):
+        parts.append(f'<rect x="{x}" y="19" width="10" height="10" fill="{colors[i % len(colors)]}"/>')
+        parts.append(f'<text x="{x + 14}" y="28">{escape(name)}</text>')
+        x += 24 + 7 * len(name)
+    for i, (name, values, note) in enumerate(rows):
+        y = top + i * row
+        shown = name if len(name) <= 32 else name[:31] + "…"
+        parts.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end"><title>{escape(name)}</title>{escape(shown)}</text>')
+        x0 = float(left)
+        for k, value in enumerate(values):
+            if value <= 0:
+                continue
+            bw = value / peak * w
+            parts.append(
+                f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(bw, 1):.1f}" height="{row - 6}" '
+                f'fill="{colors[k % len(colors)]}"><title>{escape(name)}: {escape(segments[k])} {fmt(value)}</title></rect>'
+            )
+            x0 += bw
+        parts.append(f'<text x="{x0 + 6:.1f}" y="{y + 13}">{escape(note)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -51,5 +51,13 @@ def run_pipeline(config: RunConfig, cache: Any, console: Any = None, progress: b
             "resumed_shards": {name: s.resumed_shards for name, s in runner.stats.items()},
         },
     }
+    from codealign.export.report import write_report
+    from codealign.export.rundata import RunView
+
+    # Both from the files just written, as `codealign report RUN_DIR` rebuilds them.
+    sandbox = RunView(rd.path).sandbox_usage()
+    if sandbox is not None:
+        usage["sandbox"] = sandbox
     rd.write_json("usage.json", usage)
+    write_report(rd.path)
     return funnel
