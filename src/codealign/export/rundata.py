@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,21 +187,31 @@ class RunView:
         steps = {s.name: s for s in self.steps()}
         found: dict[tuple[str, str], list[Example]] = {}
 
-        def take(step: str, reason: str, example: Example) -> None:
+        def take(step: str, reason: str, make: Callable[[], Example]) -> bool:
+            """Keep the example `make()` builds when its reason still has room (built only then)."""
             bucket = found.setdefault((step, reason), [])
             if len(bucket) < per_reason:
-                bucket.append(example)
+                bucket.append(make())
+                return True
+            return False
+
+        def enough(counted: dict[str, int]) -> int:
+            # Once this many examples are taken, every counted reason has all it can show: stop reading.
+            return sum(min(per_reason, c) for c in counted.values()) if counted else -1
 
         for name in self.stages:
             if self.kinds.get(name) == EXECUTION:
                 continue
             counted = steps[name].rejected if name in steps else {}
+            taken, target = 0, enough(counted)
             for row in self.rd.iter_rows(name, rejects=True):
+                if taken == target:
+                    break
                 reason = str(row.get("reason", "unknown"))
                 key = reason if reason in counted else reason.split(":")[0]
-                raw = row.get("raw")
-                take(name, key, Example(reason, raw=None if raw is None else str(raw), detail=str(row.get("error") or ""),
-                                        where=_where(row)))  # fmt: skip
+                taken += take(name, key, lambda row=row, reason=reason: Example(
+                    reason, raw=None if row.get("raw") is None else str(row["raw"]),
+                    detail=str(row.get("error") or ""), where=_where(row)))  # fmt: skip
         # Selection's rejects name the sample and the reason; the filter is the one that counts that reason.
         by_reason: dict[str, str] = {}
         for s in steps.values():
@@ -210,10 +220,13 @@ class RunView:
                     by_reason.setdefault(reason, s.name)
         select_file = self.path / "rejects" / "select.jsonl"
         if select_file.exists():
+            taken, target = 0, enough({r: c for s in steps.values() if s.group == "selection" for r, c in s.rejected.items()})
             for row in _iter_jsonl(select_file):
+                if taken == target:
+                    break
                 reason = str(row.get("reason", "unknown"))
-                take(by_reason.get(reason, "selection"), reason,
-                     Example(reason, where=f"instruction {row.get('instruction')}", sample=row.get("sample")))
+                taken += take(by_reason.get(reason, "selection"), reason, lambda row=row, reason=reason: Example(
+                    reason, where=f"instruction {row.get('instruction')}", sample=row.get("sample")))
         details: dict[str, str] = {}
         outcomes = self._outcomes(take, {ex.sample for b in found.values() for ex in b if ex.sample}, details)
         records = self.find_records({ex.sample for bucket in found.values() for ex in bucket if ex.sample})
@@ -229,7 +242,7 @@ class RunView:
 
     def sandbox_usage(self) -> dict[str, Any] | None:
         """Programs run, CPU and wall seconds summed from the outcomes, and outcomes by kind (None: no execution)."""
-        outcomes = self._outcomes(lambda *args: None, set(), {})
+        outcomes = self._outcomes(lambda *args: False, set(), {}, properties=False)
         return outcomes.usage() if outcomes is not None else None
 
     def _instruction_properties(self) -> dict[str, tuple[str, ...]]:
@@ -242,14 +255,15 @@ class RunView:
             props[row["id"]] = tuple(str(data.get(p) or "unknown") for p in PROPERTIES)
         return props
 
-    def _outcomes(self, take: Any, wanted: set[str], details: dict[str, str]) -> Outcomes | None:
+    def _outcomes(self, take: Any, wanted: set[str], details: dict[str, str], properties: bool = True) -> Outcomes | None:
         """Sum every execution row; fill `details` with what went wrong for the samples in `wanted`."""
         stage = self.stage_of(EXECUTION)
         if stage is None:
             return None
-        props = self._instruction_properties()
+        props = self._instruction_properties() if properties else {}
         result = Outcomes()
-        tallies: dict[str, dict[str, Counter]] = {p: {} for p in PROPERTIES}
+        tallies: dict[str, dict[str, list[int]]] = {p: {} for p in PROPERTIES}  # value -> [samples, executed, passed]
+        unknown = ("unknown",) * len(PROPERTIES)
         for row in self.rd.iter_rows(stage):
             outcome = row.get("outcome")
             if outcome is None:
@@ -265,19 +279,21 @@ class RunView:
                 if row.get("sample") in wanted:
                     details[row["sample"]] = _outcome_text(outcome)
             result.statuses[status] += 1
-            values = props.get(row.get("instruction"), ("unknown",) * len(PROPERTIES))
-            for prop, value in zip(PROPERTIES, values, strict=True):
-                t = tallies[prop].setdefault(value, Counter())
-                t["samples"] += 1
-                t["executed"] += int(executed)
-                t["passed"] += int(status == "passed")
-            if status != "passed":
-                take(stage, status, Example(status, sample=row.get("sample"),
-                                            detail=_outcome_text(outcome) if outcome else ""))  # fmt: skip
+            passed = status == "passed"
+            for prop, value in zip(PROPERTIES, props.get(row.get("instruction"), unknown), strict=True):
+                t = tallies[prop].get(value)
+                if t is None:
+                    t = tallies[prop][value] = [0, 0, 0]
+                t[0] += 1
+                t[1] += executed
+                t[2] += passed
+            if not passed:
+                take(stage, status, lambda row=row, status=status, outcome=outcome: Example(
+                    status, sample=row.get("sample"), detail=_outcome_text(outcome) if outcome else ""))
         for prop, rows in tallies.items():
             result.pass_rates[prop] = {
-                value: {**t, "pass_rate": round(t["passed"] / t["executed"], 4) if t["executed"] else None}
-                for value, t in sorted(rows.items())
+                value: {"samples": n, "executed": e, "passed": p, "pass_rate": round(p / e, 4) if e else None}
+                for value, (n, e, p) in sorted(rows.items())
             }
         return result
 
