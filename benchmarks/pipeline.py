@@ -114,11 +114,11 @@ def phase(kind: str, work: Path) -> dict:
         stage.request = timed("method_hooks_s", stage.request)
         stage.parse = timed("method_hooks_s", stage.parse)
     started = time.perf_counter()
-    names = runner.run_stages()
+    plan = runner.run_stages()
     stages_s = time.perf_counter() - started
     stages_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
-    funnel = finalize(runner.rd, config, names, runner.stats)
+    funnel = finalize(runner.rd, config, plan, runner.stats)
     select_s = time.perf_counter() - started
     runner.close()
     records = sum(s["out"] for s in funnel["stages"].values()) + funnel["stages"]["execute"]["in"]

@@ -78,9 +78,18 @@ class RunDir:
                     if line.strip():
                         yield json.loads(line)
 
-    def iter_records(self, stage: str) -> Iterator[Record]:
+    def iter_records(self, stage: str, kind: str | None = None) -> Iterator[Record]:
+        """The records of a stage's finished shards, in order; only those of `kind` when given."""
         for row in self.iter_rows(stage):
-            yield Record.from_dict(row)
+            if kind is None or row.get("kind") == kind:
+                yield Record.from_dict(row)
+
+    def iter_shard(self, stage: str, index: int) -> Iterator[Record]:
+        """The records of one finished shard."""
+        with self._shard(stage, index, ".jsonl").open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield Record.from_dict(json.loads(line))
 
     def collect_rejects(self, stage: str) -> int:
         """Gather a stage's rejects into `rejects/<stage>.jsonl`; returns how many."""

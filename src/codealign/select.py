@@ -34,15 +34,13 @@ from codealign.evaluate.benchmarks import available as shipped_benchmarks
 from codealign.records import Record
 from codealign.sandbox.types import Outcome, Status
 from codealign.synth import code as codeutil
+from codealign.synth.code import format_reason
 from codealign.synth.testgate import weak_tests
 
 Item = tuple[Record, Record, "Outcome | None"]
 DedupField = Literal["instruction", "response", "skeleton"]
 # Executed and wrong: what a DPO "rejected" answer may be. Sandbox errors are never the program's fault.
 FAILING = (Status.FAILED, Status.TIMEOUT, Status.MEMORY, Status.SYNTAX, Status.CRASHED)
-# Top-level statements only: if every one defines or imports something, nothing in the tests ever runs.
-_ALPHA_LINE = re.compile(r"^[A-Za-z_@]")
-_NOT_RUNNING = re.compile(r"^(def|class|import|from|async\s+def)\b|^@")
 
 
 class SelectionOptions(StrictModel):
@@ -81,24 +79,6 @@ class Selection:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Checks on one sample
-
-
-def format_reason(data: dict[str, Any]) -> str | None:
-    """Why a sample's text cannot be a training example, before running it; None when it is well formed."""
-    solution, tests = data.get("solution") or "", data.get("tests") or ""
-    if not codeutil.code_blocks(solution):
-        return "format:no_code"
-    test_code = codeutil.join_blocks(tests)
-    if not test_code.strip():
-        return "format:no_tests"
-    if "assert" not in test_code:
-        return "format:no_assert"
-    lines = [line for line in test_code.splitlines() if _ALPHA_LINE.match(line)]
-    if lines and all(_NOT_RUNNING.match(line) for line in lines):
-        return "format:tests_never_run"
-    if codeutil.placeholder(solution + "\n" + tests, codeutil.join_blocks(solution)):
-        return "format:placeholder"
-    return None
 
 
 def _passing_reason(outcome: Outcome | None) -> str | None:
@@ -285,12 +265,16 @@ def select(
     items: Iterable[Item],
     options: SelectionOptions | None = None,
     on_reject: Callable[[Record, str], None] | None = None,
+    executed: bool = True,
 ) -> Selection:
     """Pick one validated (instruction, sample, outcome) per instruction; count every removal; make DPO pairs.
 
     `items` is consumed once, as a stream: only samples that pass the per-sample filters (format, passing, test
     quality) are held in memory. Rejected samples go to `on_reject(record, reason)` when given (then
     `Selection.rejected` stays empty), else they are collected in `Selection.rejected`.
+
+    `executed=False` is for methods that write no tests (their samples were never run): the format filter checks
+    the code only, and the passing and test-quality filters and DPO pairs, which need outcomes, are left out.
     """
     options = options or SelectionOptions()
     funnel = _Funnel(on_reject)
@@ -302,9 +286,12 @@ def select(
         instruction, sample, outcome = item
         rates.add(instruction, outcome)
         n_format += 1
-        reason = format_reason(sample.data)
+        reason = format_reason(sample.data, tests_required=executed)
         if reason:
             funnel.reject("format", sample, reason)
+            continue
+        if not executed:
+            survivors.append(item)
             continue
         n_passing += 1
         if options.pairs and outcome is not None and outcome.status in FAILING:
@@ -320,10 +307,13 @@ def select(
                 funnel.reject("test_quality", sample, reason)
                 continue
         survivors.append(item)
-    funnel.close("format", n_format, n_passing)
-    funnel.close("passing", n_passing, n_quality)
-    if options.test_quality_gate:
-        funnel.close("test_quality", n_quality, len(survivors))
+    if not executed:
+        funnel.close("format", n_format, len(survivors))
+    else:
+        funnel.close("format", n_format, n_passing)
+        funnel.close("passing", n_passing, n_quality)
+        if options.test_quality_gate:
+            funnel.close("test_quality", n_quality, len(survivors))
     # Sort first so that the choice depends only on the samples, never on the order the runner read them in.
     survivors.sort(key=lambda it: it[1].id)
     random.Random(options.shuffle_seed).shuffle(survivors)
@@ -365,7 +355,7 @@ def select(
         kept=current,
         rejected=funnel.rejected,
         counts=funnel.counts,
-        pairs=failures.pairs(current) if options.pairs else [],
+        pairs=failures.pairs(current) if options.pairs and executed else [],
         pass_rates=rates.table(),
     )
 

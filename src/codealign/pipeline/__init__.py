@@ -11,6 +11,7 @@ from typing import Any
 
 from codealign.errors import BackendError
 from codealign.pipeline.config import ExecutionConfig, RunConfig, SeedsConfig
+from codealign.synth.base import TEACHER
 
 __all__ = ["ExecutionConfig", "RunConfig", "SeedsConfig", "run_pipeline"]
 
@@ -30,10 +31,10 @@ def run_pipeline(config: RunConfig, cache: Any, console: Any = None, progress: b
     try:
         if bars is not None:
             with bars:
-                names = runner.run_stages()
+                plan = runner.run_stages()
         else:
-            names = runner.run_stages()
-        funnel = finalize(rd, config, names, runner.stats)
+            plan = runner.run_stages()
+        funnel = finalize(rd, config, plan, runner.stats)
     except BackendError as exc:
         if config.backend.type in ("transformers", "hf", "vllm") and str(exc).startswith("cannot load model"):
             raise BackendError(
@@ -43,14 +44,12 @@ def run_pipeline(config: RunConfig, cache: Any, console: Any = None, progress: b
         raise
     finally:
         runner.close()
-    usage = {
-        "stages": runner.usage,
-        "this_invocation": {
-            "backend": runner.backend_usage(),
-            "seconds": round(time.perf_counter() - started, 3),
-            "resumed_shards": {name: s.resumed_shards for name, s in runner.stats.items()},
-        },
-    }
+    this_invocation: dict[str, Any] = {"backend": runner.backend_usage()}
+    if config.teacher is not None and TEACHER in runner.method.roles:
+        this_invocation["teacher"] = runner.backend_usage(TEACHER)
+    this_invocation["seconds"] = round(time.perf_counter() - started, 3)
+    this_invocation["resumed_shards"] = {name: s.resumed_shards for name, s in runner.stats.items()}
+    usage: dict[str, Any] = {"stages": runner.usage, "this_invocation": this_invocation}
     from codealign.export.report import write_report
     from codealign.export.rundata import RunView
 

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from codealign.config import StrictModel, build
 from codealign.llm.backend import BackendConfig
+from codealign.synth.base import GENERATOR, TEACHER
 
 
 class SeedsConfig(StrictModel):
@@ -34,6 +35,9 @@ class RunConfig(StrictModel):
     method: str = Field("selfcodealign", description="generation method (registry name)")
     method_options: dict[str, Any] = Field(default_factory=dict, description="the method's own options")
     backend: BackendConfig
+    teacher: BackendConfig | None = Field(
+        None, description="a second model for stages that ask for one (method distill answers with it)"
+    )
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     selection: dict[str, Any] = Field(default_factory=dict, description="codealign.select.SelectionOptions")
     faithful: bool = Field(False, description="the paper's recipe only: turns off the test-quality gate")
@@ -48,7 +52,28 @@ class RunConfig(StrictModel):
         # __dict__ skips validate_assignment, which would run this validator again.
         self.__dict__["method_options"] = self.method_options_model().model_dump(mode="json")
         self.__dict__["selection"] = self.selection_options().model_dump(mode="json")
+        if self.teacher is None and TEACHER in self.build_method().roles:
+            raise ValueError(
+                f"method {self.method!r} answers with a teacher model: add a `teacher:` block "
+                "(type, model, base_url, mode) next to `backend:`"
+            )
         return self
+
+    def build_method(self) -> Any:
+        """The method with its options, each backend role spoken to in its own block's mode."""
+        modes = {GENERATOR: self.backend.mode}
+        if self.teacher is not None:
+            modes[TEACHER] = self.teacher.mode
+        return self.method_class()(self.method_options_model(), mode=self.backend.mode, modes=modes)
+
+    def backend_config(self, role: str) -> BackendConfig:
+        if role == GENERATOR:
+            return self.backend
+        if role == TEACHER and self.teacher is not None:
+            return self.teacher
+        from codealign.errors import ConfigError
+
+        raise ConfigError(f"method {self.method!r} asks for a {role!r} backend; the run config has no `{role}:` block")
 
     def method_class(self) -> Any:
         from codealign.registry import METHODS
@@ -69,15 +94,20 @@ class RunConfig(StrictModel):
 
     def fixed(self) -> dict[str, Any]:
         """What decides a run's records; a resumed run must agree on all of it (selection may change freely)."""
-        b = self.backend
-        return {
+        def model(b: BackendConfig) -> dict[str, Any]:
+            return {"type": b.type, "model": b.model, "revision": b.revision, "mode": b.mode}
+
+        fixed = {
             "seeds": self.seeds.model_dump(mode="json"),
             "method": self.method,
             "method_options": self.method_options,
-            "backend": {"type": b.type, "model": b.model, "revision": b.revision, "mode": b.mode},
+            "backend": model(self.backend),
             "execution": {"timeout": self.execution.timeout, "memory_mb": self.execution.memory_mb},
             "shard_size": self.shard_size,
         }
+        if self.teacher is not None and TEACHER in self.build_method().roles:
+            fixed["teacher"] = model(self.teacher)
+        return fixed
 
 
 def faithful_selection() -> dict[str, Any]:

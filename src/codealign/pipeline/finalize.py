@@ -10,30 +10,42 @@ from collections.abc import Iterator
 from typing import Any
 
 from codealign.pipeline.progress import StageStats
+from codealign.pipeline.steps import Plan
 from codealign.records import Record, write_jsonl
 from codealign.runs import RunDir
 
 
-def iter_items(rd: RunDir, instruction_stage: str, sample_stage: str, execute_stage: str) -> Iterator[tuple]:
+def instruction_of(sample: Record) -> str:
+    """The id of the instruction a sample answers: the nearest `instruction` in its lineage."""
+    return sample.provenance.get("lineage", {}).get("instruction", sample.parents[0] if sample.parents else "")
+
+
+def iter_items(
+    rd: RunDir, instruction_stage: str, sample_stage: str, execute_stage: str | None
+) -> Iterator[tuple]:
     """(instruction, sample, outcome or None) for every sample, streamed by merging the stages' shards.
 
     Samples are stored in the order of their instructions and executions in the order of their samples, so one
-    pass over each stage suffices and memory does not grow with the run.
+    pass over each stage suffices and memory does not grow with the run. Without an execution stage (a method
+    that writes no tests) every outcome is None.
     """
     from codealign.sandbox.types import Outcome
 
-    instructions = rd.iter_records(instruction_stage)
-    executions = rd.iter_rows(execute_stage)
+    instructions = rd.iter_records(instruction_stage, kind="instruction")
+    executions = rd.iter_rows(execute_stage) if execute_stage is not None else None
     current: Record | None = None
-    for sample in rd.iter_records(sample_stage):
-        row = next(executions, None)
-        if row is None or row["sample"] != sample.id:
-            raise RuntimeError(f"{execute_stage} shards do not match {sample_stage} shards at sample {sample.id}")
-        while current is None or current.id != sample.parents[0]:
+    for sample in rd.iter_records(sample_stage, kind="sample"):
+        outcome = None
+        if executions is not None:
+            row = next(executions, None)
+            if row is None or row["sample"] != sample.id:
+                raise RuntimeError(f"{execute_stage} shards do not match {sample_stage} shards at sample {sample.id}")
+            outcome = Outcome.model_validate(row["outcome"]) if row["outcome"] is not None else None
+        parent = instruction_of(sample)
+        while current is None or current.id != parent:
             current = next(instructions, None)
             if current is None:
                 raise RuntimeError(f"sample {sample.id} has no instruction in {instruction_stage}")
-        outcome = Outcome.model_validate(row["outcome"]) if row["outcome"] is not None else None
         yield current, sample, outcome
 
 
@@ -53,26 +65,34 @@ def final_row(instruction: Record, sample: Record, outcome: Any, execution_key: 
     return row
 
 
-def finalize(
-    rd: RunDir, config: Any, stage_names: list[str], stats: dict[str, StageStats]
-) -> dict[str, Any]:
-    """Select, write final/sft.jsonl, final/dpo.jsonl, rejects/*.jsonl and funnel.json; returns the funnel."""
+def finalize(rd: RunDir, config: Any, plan: Plan, stats: dict[str, StageStats]) -> dict[str, Any]:
+    """Select, write final/sft.jsonl, final/dpo.jsonl, rejects/*.jsonl and funnel.json; returns the funnel.
+
+    Selection asks the plan for the stages that made the `instruction`, `sample` and `execution` records, whatever
+    the method; a method without an execution stage is selected on the text alone (see `select(executed=False)`).
+    """
     from codealign.select import select
 
-    instruction_stage, sample_stage, execute_stage = stage_names[-3], stage_names[-2], stage_names[-1]
-    selection = select(iter_items(rd, instruction_stage, sample_stage, execute_stage), config.selection_options())
+    instruction_stage, sample_stage = plan.source("instruction"), plan.source("sample")
+    execute_stage = plan.source("execution")
+    if instruction_stage is None or sample_stage is None:
+        raise RuntimeError(f"the run made no instruction or sample records (stages: {', '.join(plan.names)})")
+    items = iter_items(rd, instruction_stage, sample_stage, execute_stage)
+    selection = select(items, config.selection_options(), executed=execute_stage is not None)
     kept = {sample.id for _, sample, _ in selection.kept}
-    keys = {row["sample"]: row.get("execution") for row in rd.iter_rows(execute_stage) if row["sample"] in kept}
+    keys: dict[str, Any] = {}
+    if execute_stage is not None:
+        keys = {row["sample"]: row.get("execution") for row in rd.iter_rows(execute_stage) if row["sample"] in kept}
     rows = (final_row(*item, keys.get(item[1].id)) for item in selection.kept)
     n_sft = write_jsonl(rd.path / "final" / "sft.jsonl", rows)
     n_dpo = write_jsonl(rd.path / "final" / "dpo.jsonl", selection.pairs)
-    for name in stage_names:
+    for name in plan.names:
         rd.collect_rejects(name)
     write_jsonl(
         rd.path / "rejects" / "select.jsonl",
-        ({"sample": record.id, "instruction": record.parents[0], "reason": reason} for record, reason in selection.rejected),
+        ({"sample": record.id, "instruction": instruction_of(record), "reason": reason} for record, reason in selection.rejected),
     )
-    stages = {name: stats[name].as_dict() for name in stage_names}
+    stages = {name: stats[name].as_dict() for name in plan.names}
     funnel = {
         "stages": stages,
         "selection": selection.counts,

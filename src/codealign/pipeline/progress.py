@@ -19,14 +19,29 @@ class StageStats:
     cache_hits: int = 0
     resumed_shards: int = 0
     seconds: float = 0.0
+    kinds: Counter = field(default_factory=Counter)  # records per kind, for a stage that makes several kinds
+    rounds: list[dict[str, Any]] = field(default_factory=list)  # in, out, rejected per round of a multi-round stage
 
     def add_marker(self, marker: dict[str, Any]) -> None:
         self.items_in += marker.get("in", 0)
         self.items_out += marker.get("out", 0)
         self.rejected.update(marker.get("rejected", {}))
+        self.kinds.update(marker.get("kinds", {}))
+        for i, counts in enumerate(marker.get("rounds", [])):
+            if i == len(self.rounds):
+                self.rounds.append({"round": i + 1, "in": 0, "out": 0, "rejected": Counter()})
+            self.rounds[i]["in"] += counts.get("in", 0)
+            self.rounds[i]["out"] += counts.get("out", 0)
+            self.rounds[i]["rejected"].update(counts.get("rejected", {}))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"in": self.items_in, "out": self.items_out, "rejected": dict(sorted(self.rejected.items()))}
+        """The stage's entry in funnel.json: `in`, `out`, `rejected` by reason; `kinds` and `rounds` when it has them."""
+        out: dict[str, Any] = {"in": self.items_in, "out": self.items_out, "rejected": dict(sorted(self.rejected.items()))}
+        if self.kinds:
+            out["kinds"] = dict(self.kinds)
+        if self.rounds:
+            out["rounds"] = [{**r, "rejected": dict(sorted(r["rejected"].items()))} for r in self.rounds]
+        return out
 
 
 class StageProgress:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from typing import Any
 
 # A fence opens with ``` plus an optional language tag; an unterminated last block runs to the end of the text.
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([^\n`]*)\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.S | re.M)
@@ -196,3 +197,33 @@ def placeholder(text: str, code: str) -> str | None:
         return None
 
     return stub_in(tree.body)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Format of a sample
+
+# Top-level statements only: if every one defines or imports something, nothing in the tests ever runs.
+_ALPHA_LINE = re.compile(r"^[A-Za-z_@]")
+_NOT_RUNNING = re.compile(r"^(def|class|import|from|async\s+def)\b|^@")
+
+
+def format_reason(data: dict[str, Any], tests_required: bool = True) -> str | None:
+    """Why a sample's text cannot be a training example, before running it; None when it is well formed.
+
+    `tests_required=False` is for methods that write no tests (nothing is executed): only the code is checked.
+    """
+    solution, tests = data.get("solution") or "", data.get("tests") or ""
+    if not code_blocks(solution):
+        return "format:no_code"
+    if tests_required:
+        test_code = join_blocks(tests)
+        if not test_code.strip():
+            return "format:no_tests"
+        if "assert" not in test_code:
+            return "format:no_assert"
+        lines = [line for line in test_code.splitlines() if _ALPHA_LINE.match(line)]
+        if lines and all(_NOT_RUNNING.match(line) for line in lines):
+            return "format:tests_never_run"
+    if placeholder(solution + "\n" + tests, join_blocks(solution)):
+        return "format:placeholder"
+    return None
