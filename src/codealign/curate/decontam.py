@@ -12,7 +12,7 @@ import builtins
 import keyword
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +116,9 @@ class Decontaminator:
         min_chars: int = 40,
         substring: bool = True,
         ngrams: bool = True,
+        problems: Mapping[str, Iterable[dict[str, Any]]] | None = None,
     ) -> None:
+        """`problems` indexes these tasks by benchmark name instead of loading `benchmarks` by name."""
         if ngram < 1:
             raise ConfigError(f"ngram must be at least 1, got {ngram}")
         try:
@@ -125,13 +127,13 @@ class Decontaminator:
             raise MissingDependency("pyahocorasick", purpose="decontamination") from exc
         from codealign.evaluate.benchmarks import load_benchmark
 
-        self.benchmarks = tuple(benchmarks)
+        self.benchmarks = tuple(problems) if problems is not None else tuple(benchmarks)
         self.ngram = ngram
         self.use_substring, self.use_ngrams = substring, ngrams
         self._automaton = ahocorasick.Automaton()
         self._ngrams: dict[int, tuple[str, str, str]] = {}
         for name in self.benchmarks:
-            for problem in load_benchmark(name):
+            for problem in problems[name] if problems is not None else load_benchmark(name):
                 self._index(name, problem, min_chars)
         if len(self._automaton):
             self._automaton.make_automaton()

@@ -1,7 +1,8 @@
 """Benchmarks the project ships, each pinned by package version and the SHA-256 of its decompressed data.
 
 A benchmark is a list of problems: `task_id`, `prompt`, `canonical_solution`, `test`, `entry_point`. It is used by
-`codealign evaluate` (execution), by decontamination (n-gram and substring matching) and by measurement.
+`codealign evaluate` (through `codealign.evaluate.suites.humaneval`), by decontamination (n-gram and substring
+matching) and by measurement. Benchmarks read from files the user provides live in `codealign.evaluate.suites`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import gzip
 import hashlib
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import metadata, util
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ def data_path(spec: BenchmarkSpec) -> Path:
     return Path(next(iter(found.submodule_search_locations))) / spec.relpath
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_benchmark(name: str) -> tuple[dict[str, Any], ...]:
     """The problems of a shipped benchmark, checked against the pinned version and content hash."""
     if name not in SPECS:
@@ -63,7 +64,7 @@ def load_benchmark(name: str) -> tuple[dict[str, Any], ...]:
     if installed != spec.version:
         raise MissingDependency(f"{spec.package}=={spec.version}", purpose=f"the {name} benchmark (found {installed})")
     path = data_path(spec)
-    raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if digest != spec.sha256:
         raise InputError(f"{path}: content hash {digest[:12]}... does not match the pinned {spec.sha256[:12]}...")

