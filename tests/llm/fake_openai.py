@@ -3,7 +3,7 @@
 It speaks real HTTP/1.1 over a socket (keep-alive, Content-Length), so the client under test runs unchanged. Each
 sample's text is a hash of (prompt, seed, choice index), so a seeded request always gets the same text. `faults` is a
 list of actions consumed one per POST: "ok", "429" (with Retry-After), "500", "drop" (close without answering),
-"slow" (answer after `slow_delay` seconds).
+"slow" (answer after `slow_delay` seconds). `responder(request, choice)` picks the text instead, when given.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class FakeOpenAI:
         suffix: str = "",
         framing: str = "length",
         require_key: str | None = None,
+        responder: Any = None,
     ) -> None:
         self.model = model
         self.delay = delay
@@ -41,6 +42,7 @@ class FakeOpenAI:
         self.slow_delay = slow_delay
         self.suffix = suffix  # appended to every text, e.g. to test client-side stop cutting
         self.require_key = require_key  # answer 401 unless "Authorization: Bearer <key>" comes with the request
+        self.responder = responder  # (request body, choice index) -> text, in place of the hash text
         self.framing = framing  # "length", "chunked", or "close" (no length; the body ends when the socket closes)
         self.posts: list[dict[str, Any]] = []
         self.auth: list[str] = []
@@ -146,7 +148,10 @@ class FakeOpenAI:
         n = 1 if self.ignore_n else int(req.get("n", 1))
         choices = []
         for i in range(n):
-            text = expected_text(prompt, req.get("seed"), i) + self.suffix
+            if self.responder is not None:
+                text = self.responder(req, i)
+            else:
+                text = expected_text(prompt, req.get("seed"), i) + self.suffix
             reason = "length" if req.get("max_tokens", 16) < 4 else "stop"
             choice = {"index": i, "finish_reason": reason}
             choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})

@@ -43,6 +43,10 @@ def cut_after_function(prompt: str, text: str, language: str = "python", entry_p
         head = prompt + text[:offset]
         if _parses(head) and (not entry_point or _defines(head, entry_point)):
             return text[:offset]
+    # Nothing parses (the function itself is broken): still cut where the function seems to end.
+    for offset in offsets:
+        if offset and (not entry_point or re.search(rf"\bdef\s+{re.escape(entry_point)}\b", prompt + text[:offset])):
+            return text[:offset]
     return text
 
 

