@@ -198,7 +198,7 @@ PREAMBLE = (
     "__ca_b = [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '_wrap_close'][0]"
     ".__init__.__globals__['__builtins__']\n"
     "__ca_h = {'__builtins__': __ca_b}\n"
-    "__ca_b['exec']({harness!r}, __ca_h)\n"
+    "__ca_b['exec'](HARNESS_LITERAL, __ca_h)\n"
 )
 
 
@@ -208,7 +208,7 @@ def differential_tests(task: Task, dataset: str, plus: bool) -> str:
     reference = raw["prompt"] + raw["canonical_solution"]
     kind = _KIND_OF.get(_task_number(task.task_id), "") if dataset == "mbpp" else ""
     atol = float(raw.get("atol") or 0)
-    lines = [PREAMBLE.format(harness=HARNESS)]
+    lines = [PREAMBLE.replace("HARNESS_LITERAL", repr(HARNESS))]
     groups = [("base", raw.get("base_input") or [])] + ([("plus", raw.get("plus_input") or [])] if plus else [])
     for label, inputs in groups:
         lines.append(
