@@ -39,7 +39,10 @@ demo: install
 	for i in $$(seq 1 100); do [ -s $$tmp/port ] && break; sleep 0.1; done; \
 	[ -s $$tmp/port ] || { echo "the scripted server did not start; see $$tmp/server.log"; exit 1; }; \
 	$(VENV)/bin/codealign run examples/demo.yaml --set backend.base_url=http://127.0.0.1:$$(cat $$tmp/port)/v1 || exit $$?; \
-	echo "outputs in runs/demo: report.html, final/sft.jsonl, final/dpo.jsonl, funnel.json, rejects/; model requests logged in $$tmp/requests.jsonl"
+	echo "outputs in runs/demo: report.html, final/sft.jsonl, final/dpo.jsonl, funnel.json, rejects/; model requests logged in $$tmp/requests.jsonl"; \
+	$(PY) tests/tiny_model.py $$tmp/tiny-model >/dev/null || exit $$?; \
+	$(VENV)/bin/codealign evaluate --benchmark jsonl:examples/evaluate_tasks.jsonl --model $$tmp/tiny-model \
+	  --max-tokens 48 --train-data runs/demo -o runs/demo/evaluate/results.jsonl || exit $$?
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -31,7 +31,9 @@ def register(app: typer.Typer) -> None:
         n: int = typer.Option(1, "-n", help="Samples per task."),
         temperature: float = typer.Option(0.0, "--temperature", help="0 is greedy."),
         max_tokens: int = typer.Option(512, "--max-tokens", help="Maximum new tokens per sample."),
-        k: str = typer.Option("1,10,100", "-k", help="Comma-separated k values; pass@k is reported where n >= k."),
+        k: str | None = typer.Option(
+            None, "-k", help="Comma-separated k values (default 1,10,100); pass@k is reported where n >= k."
+        ),
         output: Path | None = typer.Option(
             None, "-o", "--output",
             help="Per-sample results (JSONL); the report (.html) and summary (.summary.json) go next to it.",
@@ -65,7 +67,7 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError("--samples scores existing samples; leave out --model, --base-url and --backend")
             from codealign.evaluate.ui import run_samples_command
 
-            run_samples_command(benchmark, data, samples, k, output, workers, timeout, memory_mb, cache_dir,
+            run_samples_command(benchmark, data, samples, k or "1,10,100", output, workers, timeout, memory_mb, cache_dir,
                                 no_cache, isolation, allow_no_isolation)  # fmt: skip
             return
         from codealign.evaluate.ui import run_model_command

@@ -40,7 +40,11 @@ def backend_config(model: str | None, base_url: str | None, backend_file: Path |
         raise ConfigError("--model is needed (a local model folder, or the served model's name with --base-url), "
                           "or --backend FILE.yaml, or --samples FILE to score samples you already have")  # fmt: skip
     block.setdefault("type", "openai" if block.get("base_url") else "transformers")
-    return build(BackendConfig, block, str(backend_file) if backend_file else "backend options")
+    config = build(BackendConfig, block, str(backend_file) if backend_file else "backend options")
+    local = str(config.model).startswith(("/", "./", "../", "~"))
+    if config.type in ("transformers", "vllm") and local and not Path(config.model).expanduser().exists():
+        raise ConfigError(f"model path not found: {config.model}")  # before the sandbox and torch start
+    return config
 
 
 def _slug(text: str) -> str:
@@ -68,7 +72,7 @@ def run_model_command(opts: dict[str, Any]) -> None:
     bench = get_benchmark(opts["benchmark"], opts["data"])
     settings = EvalSettings(
         mode=config.mode, n=opts["n"], temperature=opts["temperature"], max_tokens=opts["max_tokens"],
-        ks=tuple(parse_ks(opts["k"])), timeout=opts["timeout"], memory_mb=opts["memory_mb"],
+        ks=tuple(parse_ks(opts["k"] or "1,10,100")), timeout=opts["timeout"], memory_mb=opts["memory_mb"],
     )  # fmt: skip
     _limits(settings.timeout or bench.timeout, settings.memory_mb)
     check_mode(bench, settings.mode)
@@ -113,12 +117,12 @@ def run_model_command(opts: dict[str, Any]) -> None:
     with AtomicWriter(summary_path) as fh:
         fh.write(json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
     render(result, report_path)
-    _print_summary(console, result, output, summary_path, report_path, isolation=sandbox.isolation)
+    _print_summary(console, result, output, summary_path, report_path, sandbox.isolation, opts["k"] is not None)
     sys.stdout.write(json.dumps(result.pass_at_k) + "\n")
 
 
 def _print_summary(console: Any, result: Any, output: Path, summary_path: Path, report_path: Path,
-                   isolation: str) -> None:  # fmt: skip
+                   isolation: str, ks_given: bool) -> None:  # fmt: skip
     ks = result.settings.ks
     per_task = result.per_task()
     extra = [(key, f"{value:.4f}") for key, value in result.pass_at_k.items()]
@@ -133,7 +137,7 @@ def _print_summary(console: Any, result: Any, output: Path, summary_path: Path, 
     ]
     console.print(_summary(f"codealign evaluate: {result.benchmark['name']}", dict(result.statuses), extra))
     dropped = [k for k in ks if f"pass@{k}" not in result.pass_at_k]
-    if dropped:
+    if dropped and ks_given:
         console.print(f"[yellow]note:[/] pass@{', pass@'.join(map(str, dropped))} left out: needs at least that "
                       f"many samples per task (-n {result.settings.n})")  # fmt: skip
     failed = result.failed_requests()
