@@ -81,8 +81,8 @@ def render(result: EvalResult, path: str | os.PathLike) -> Path:
     for task in result.tasks:
         samples = by_task.get(task.task_id, [])
         n, c = per_task.get(task.task_id, (0, 0))
-        cells = "".join(f"<i class='cell' style='background:{COLORS.get(s.outcome, '#999')}'>"
-                        f"<title>{escape(_cell_title(s))}</title></i>" for s in samples)  # fmt: skip
+        cells = "".join(f"<i class='cell' style='background:{COLORS.get(s.outcome, '#999')}' "
+                        f"title='{escape(_cell_title(s), quote=True)}'></i>" for s in samples)  # fmt: skip
         body.append(f"<tr><td>{escape(task.task_id)}</td><td class='num'>{c}/{n}</td>"
                     f"<td><span class='cells'>{cells}</span></td></tr>")  # fmt: skip
     body.append("</table>")
