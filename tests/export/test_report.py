@@ -149,7 +149,8 @@ def test_unfinished_run_shows_its_finished_shards(demo_run, tmp_path):
 
 
 def test_a_run_without_seeds_or_concepts_still_reads(tmp_path):
-    """A method that starts from instructions: no seed, no concepts; lineage goes back as far as the run does."""
+    """A method with no seeds or concepts, whose one stage writes the instruction and its response in one call:
+    the page shows what the run has, and the lineage goes back as far as the records do."""
     run = RunDir(tmp_path / "run")
     task = Record("instruction", {"instruction": "Write `double(x)` returning twice x.", "category": "function",
                                   "difficulty": "easy", "language": "python"})  # fmt: skip
@@ -157,9 +158,8 @@ def test_a_run_without_seeds_or_concepts_still_reads(tmp_path):
     sample = Record("sample", {"response": response, "solution": response, "tests": "assert double(2) == 4",
                                "sample_index": 0}, parents=(task.id,),
                     provenance={"model": "m", "method": "evol-instruct", "method_version": "1"})  # fmt: skip
-    run.write_shard("instruction", 0, [task], [], {"in": 1, "out": 1, "rejected": {}})
-    run.write_shard("response", 0, [sample], [{"reason": "no_tests_split", "raw": "I cannot help."}],
-                    {"in": 1, "out": 1, "rejected": {"no_tests_split": 1}})  # fmt: skip
+    run.write_shard("problem", 0, [task, sample], [{"reason": "no_tests_split", "raw": "I cannot help."}],
+                    {"in": 2, "out": 1, "rejected": {"no_tests_split": 1}, "kinds": {"instruction": 1, "sample": 1}})  # fmt: skip
     outcome = {"id": sample.id, "status": "passed", "cpu_time": 0.01, "duration": 0.02}
     run.write_shard("execute", 0, [{"sample": sample.id, "instruction": task.id, "outcome": outcome}], [],
                     {"in": 1, "out": 1, "rejected": {}})  # fmt: skip
@@ -170,8 +170,7 @@ def test_a_run_without_seeds_or_concepts_still_reads(tmp_path):
          "lineage": lineage}) + "\n")  # fmt: skip
     (run.path / "final" / "dpo.jsonl").write_text("")
     run.write_json("funnel.json", {
-        "stages": {"instruction": {"in": 1, "out": 1, "rejected": {}},
-                   "response": {"in": 1, "out": 1, "rejected": {"no_tests_split": 1}},
+        "stages": {"problem": {"in": 2, "out": 1, "rejected": {"no_tests_split": 1}},
                    "execute": {"in": 1, "out": 1, "rejected": {}}},
         "selection": {}, "final": {"sft": 1, "dpo": 0}})  # fmt: skip
     html = write_report(run.path, measure=False).read_text()
@@ -179,4 +178,5 @@ def test_a_run_without_seeds_or_concepts_still_reads(tmp_path):
     assert escape(task.data["instruction"]) in block and "passed" in block
     assert "no seeds to trace" in html
     assert "I cannot help." in html
-    assert "100.0 %" in html
+    # Pass rates by the category of an instruction made in the same stage as its response.
+    assert '<td>function</td><td class="num">1</td><td class="num">1</td><td class="num">1</td><td class="num">100.0 %</td>' in html

@@ -89,7 +89,8 @@ class RunView:
         self.stages = self._stage_names()
         if not self.stages and not self.config:
             raise InputError(f"{self.path} is not a codealign run directory (no {CONFIG_FILE}, no finished shards)")
-        self.kinds = {name: self._kind(name) for name in self.stages}
+        self.kinds = {name: self._kind(name) for name in self.stages}  # the main kind of each stage's records
+        self.all_kinds = {name: self._all_kinds(name) for name in self.stages}
 
     # -- what the run is ---------------------------------------------------------------------------------------
 
@@ -140,9 +141,18 @@ class RunView:
             return EXECUTION if "outcome" in row else row.get("kind")
         return None
 
+    def _all_kinds(self, stage: str) -> tuple[str, ...]:
+        """Every kind a stage makes: its markers count them when there are several (instruction and sample in
+        one call, say), else the kind of its first record."""
+        shards = self.rd.shards(stage)
+        kinds = self.rd.marker(stage, shards[0]).get("kinds") if shards else None
+        if isinstance(kinds, dict) and kinds:
+            return tuple(kinds)
+        return (self.kinds[stage],) if self.kinds.get(stage) else ()
+
     def stage_of(self, kind: str) -> str | None:
-        """The last stage whose records are of `kind`."""
-        matches = [name for name in self.stages if self.kinds.get(name) == kind]
+        """The last stage that made records of `kind`."""
+        matches = [name for name in self.stages if kind in self.all_kinds.get(name, ())]
         return matches[-1] if matches else None
 
     # -- the funnel --------------------------------------------------------------------------------------------
@@ -251,6 +261,8 @@ class RunView:
             return {}
         props = {}
         for row in self.rd.iter_rows(stage):
+            if row.get("kind") != "instruction":
+                continue
             data = row.get("data") or {}
             props[row["id"]] = tuple(str(data.get(p) or "unknown") for p in PROPERTIES)
         return props
