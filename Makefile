@@ -15,15 +15,18 @@ install: system-deps $(VENV)/.installed
 
 # bubblewrap gives the sandbox its filesystem view; without it codealign falls back to namespaces + rlimits and says so.
 # chromium renders the run report in the browser test (tests/export); without it that test is skipped with the reason.
-SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium
+# The compilers and runtimes of the sandbox's languages (g++ ... tsc) come from Debian too; a missing one only turns
+# that language off. `make install SYSTEM_PACKAGES=bwrap:bubblewrap` installs bubblewrap alone.
+SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium g++:g++ javac:default-jdk-headless go:golang-go rustc:rustc \
+	node:nodejs tsc:node-typescript
 system-deps:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
 	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null 2>&1 || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null)) \
-	      || echo "warning: could not install$$missing; the sandbox may run with reduced isolation and the browser test is skipped"; \
-	  else echo "note: install$$missing (apt-get install$$missing) for full sandbox isolation and the browser test"; fi; }
+	      || echo "warning: could not install$$missing; the sandbox may run with reduced isolation or fewer languages, and the browser test is skipped"; \
+	  else echo "note: install$$missing (apt-get install$$missing) for full sandbox isolation, its languages and the browser test"; fi; }
 
 test: install
 	$(PY) -m pytest -q

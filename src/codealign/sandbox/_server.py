@@ -6,6 +6,7 @@ and after every program it kills every other process in the namespace. Frames on
 big-endian length followed by JSON.
 """
 
+import base64
 import contextlib
 import gc
 import importlib.util
@@ -22,6 +23,8 @@ import time
 
 _HEADER = struct.Struct(">I")
 _TOKEN_CAP = 1 << 20
+BUILD_DIR = "build"  # where a compiler writes what the program runs, under the working directory
+_ARTEFACT_CAP = 64 << 20  # builds larger than this are not sent back to be stored
 _MAX_STRETCH = 1.0  # a starved program gets at most this many extra timeouts of wall-clock time
 
 
@@ -76,7 +79,7 @@ class Tail:
         return text
 
 
-def clear_dir(path):
+def clear_dir(path, keep=()):
     """Empty a directory the program wrote to, whatever modes it left; False if something stayed."""
     ok = True
     try:
@@ -84,6 +87,8 @@ def clear_dir(path):
     except OSError:
         return False
     for entry in entries:
+        if entry.name in keep:
+            continue
         full = entry.path
         try:
             if entry.is_dir(follow_symlinks=False):
@@ -100,6 +105,34 @@ def clear_dir(path):
     return ok
 
 
+def pack(root):
+    """The files under `root` as {relative path: [mode, base64]}, or None when there are too many bytes."""
+    files, total = {}, 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as fh:
+                data = fh.read(_ARTEFACT_CAP + 1)
+            total += len(data)
+            if total > _ARTEFACT_CAP:
+                return None
+            files[os.path.relpath(path, root)] = [os.stat(path).st_mode & 0o755, base64.b64encode(data).decode()]
+    return files
+
+
+def unpack(root, files):
+    for rel, (mode, data) in files.items():
+        path = os.path.normpath(os.path.join(root, rel))
+        if not path.startswith(root + os.sep):
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(base64.b64decode(data))
+
+
 class Server:
     def __init__(self, config):
         self.config = config
@@ -110,11 +143,16 @@ class Server:
         self.env = dict(config["env"], HOME=self.workdir, TMPDIR=self.workdir, PWD=self.workdir)
         self.languages = {}
         for name, path in config["languages"].items():
-            spec = importlib.util.spec_from_file_location(f"_codealign_lang_{name}", path)
+            # Registered under a fixed name, so one runner can use another's child half (TypeScript runs on node).
+            spec = importlib.util.spec_from_file_location(f"codealign_lang_{name}", path)
             module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
             spec.loader.exec_module(module)
             self.languages[name] = module
-        for module in self.languages.values():
+        for name, module in self.languages.items():
+            configure = getattr(module, "configure", None)
+            if configure is not None:
+                configure(config.get("language_config", {}).get(name, {}))
             module.preload()
         if not self.pid1:
             _set_subreaper()
@@ -170,11 +208,76 @@ class Server:
         raise AssertionError("unreachable")
 
     def run(self, req):
-        if req.get("language") not in self.languages:
+        """One program: for a compiled language, a build (or a stored one) first, then the run; then clean up."""
+        module = self.languages.get(req.get("language"))
+        if module is None:
             return {
                 "status": "sandbox_error",
                 "error": f"language {req.get('language')!r} is not loaded in this pool",
             }
+        try:
+            result = self._program(module, req)
+        finally:
+            clean = clear_dir(self.workdir) and all(clear_dir(d) for d in self.scratch)
+            if self.pid1:  # the IPC namespace is the worker's: System V objects would outlive the program otherwise
+                _clear_sysv_ipc()
+        if not clean:
+            result["recycle"] = True
+        return result
+
+    def _program(self, module, req):
+        compile_limits = req.get("compile")
+        if compile_limits is None:
+            return self._execute(module, req)
+        result, built = self._build(module, req, compile_limits)
+        if result is not None:
+            return result
+        # The program starts in the same working directory whether its build is fresh or stored.
+        clear_dir(self.workdir, keep=(BUILD_DIR,))
+        result = self._execute(module, req)
+        result["compile_duration"] = built["duration"]
+        if built["artefact"] is not None:
+            result["artefact"] = built["artefact"]
+        return result
+
+    def _build(self, module, req, limits):
+        """Compile in a child of its own with the compiler's limits, or unpack the build the engine sent."""
+        build_dir = os.path.join(self.workdir, BUILD_DIR)
+        if req.get("artefact") is not None:
+            unpack(build_dir, req["artefact"])
+            return None, {"duration": 0.0, "artefact": None}
+        raw = self._phase(dict(req, limits=limits, phase="compile", artefact=None))
+        duration = raw["duration"]
+        verdict = classify_build(raw, limits)
+        compiled = getattr(module, "compiled", None)
+        if compiled is not None:
+            verdict = compiled(raw, verdict)
+        if verdict is not None:
+            verdict.update(duration=0.0, cpu_time=0.0, compile_duration=round(duration, 6))
+            verdict.setdefault("stdout", raw["stdout"])
+            verdict.setdefault("stderr", raw["stderr"])
+            return verdict, None
+        built = {"duration": round(duration, 6), "artefact": None}
+        if req.get("return_artefact"):
+            built["artefact"] = pack(build_dir)
+        return None, built
+
+    def _execute(self, module, req):
+        raw = self._phase(dict(req, phase="run", artefact=None))
+        result = classify(raw["status"], raw["timed_out"], raw["token"], raw["nonce"], req["limits"], raw["cpu_time"])
+        result.update(
+            duration=round(raw["duration"], 6),
+            cpu_time=round(raw["cpu_time"], 6),
+            stdout=raw["stdout"],
+            stderr=raw["stderr"],
+        )
+        refine = getattr(module, "refine", None)
+        if refine is not None:
+            result = refine(result)
+        return result
+
+    def _phase(self, req):
+        """Hand `req` to a forked child, enforce its deadline, kill what it left; what happened, unclassified."""
         limits = req["limits"]
         # marshal, not JSON: the child decodes it before anything else, and it is the cheapest decoder there is.
         spare = self._hand_over(marshal.dumps(req))
@@ -232,25 +335,16 @@ class Server:
                 streams[fd].add(data)
         for fd in streams:
             os.close(fd)
-        clean = clear_dir(self.workdir) and all(clear_dir(d) for d in self.scratch)
-        if (
-            self.pid1
-        ):  # the IPC namespace is the worker's: System V objects would outlive the program otherwise
-            _clear_sysv_ipc()
-        cpu_time = usage.ru_utime + usage.ru_stime
-        result = classify(status, timed_out, streams[tok_r].buf, nonce, limits, cpu_time)
-        result.update(
-            duration=round(duration, 6),
-            cpu_time=round(cpu_time, 6),
-            stdout=streams[out_r].text(),
-            stderr=streams[err_r].text(),
-        )
-        refine = getattr(self.languages[req["language"]], "refine", None)
-        if refine is not None:
-            result = refine(result)
-        if not clean:
-            result["recycle"] = True
-        return result
+        return {
+            "status": status,
+            "timed_out": timed_out,
+            "token": streams[tok_r].buf,
+            "nonce": nonce,
+            "duration": duration,
+            "cpu_time": usage.ru_utime + usage.ru_stime,
+            "stdout": streams[out_r].text(),
+            "stderr": streams[err_r].text(),
+        }
 
     def _child(self, out_w, err_w, tok_w, req_r, nonce):  # pragma: no cover - runs in the child
         os.setsid()
@@ -294,7 +388,11 @@ class Server:
                 # A hard limit already below ours (a container's) stays as it is.
                 soft, hard = resource.getrlimit(which)
                 resource.setrlimit(which, (min(value[0], hard), hard))
-        self.languages[req["language"]].execute(req, token_fd, nonce)
+        module = self.languages[req["language"]]
+        if req.get("phase") == "compile":
+            module.compile(req)  # becomes the compiler; its exit status says whether the build succeeded
+            os._exit(0)
+        module.execute(req, token_fd, nonce)
 
     def _kill_all(self, pid):
         """Kill the program and everything it started, daemons included, and reap them."""
@@ -478,6 +576,33 @@ def classify(status, timed_out, token, nonce, limits, cpu_time=0.0):
             "error": "exited with status 0 before its tests finished",
         }
     return {"status": "failed", "exit_code": exit_code, "error": f"exited with status {exit_code}"}
+
+
+def classify_build(raw, limits):
+    """None when the compiler succeeded; else the outcome: `timeout`, or `syntax` with the compiler's message."""
+    status = raw["status"]
+    if raw["timed_out"] or (
+        os.WIFSIGNALED(status)
+        and (os.WTERMSIG(status) == signal.SIGXCPU or raw["cpu_time"] >= int(limits["timeout"]) + 1)
+    ):
+        return {
+            "status": "timeout",
+            "exit_code": None,
+            "error_type": "CompileTimeout",
+            "error": f"the compiler ran past its {limits['timeout']:g} s limit",
+        }
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return None
+    message = (raw["stderr"].strip() or raw["stdout"].strip())[:4000]
+    if os.WIFSIGNALED(status):
+        name = _SIGNAL_NAMES.get(os.WTERMSIG(status), str(os.WTERMSIG(status)))
+        message = f"the compiler was killed by signal {name}" + (f": {message}" if message else "")
+    return {
+        "status": "syntax",
+        "exit_code": os.waitstatus_to_exitcode(status),
+        "error_type": "CompileError",
+        "error": message or f"the compiler exited with status {os.waitstatus_to_exitcode(status)}",
+    }
 
 
 def main():

@@ -15,7 +15,7 @@ import struct
 import subprocess
 import tempfile
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -33,11 +33,15 @@ _START_TIMEOUT = 60.0
 _DEPTH = 1  # programs handed to a worker at once: its next child is forked while a result travels back
 
 
+_BUILD_STORE_BYTES = 256 << 20  # compiled programs kept in memory per pool, by source hash
+
+
 class _Job(NamedTuple):
     seq: int
     program: Program
     key: str
     attempt: int = 0
+    build_key: str = ""  # compiled languages: the hash of everything that decides the build
 
 
 def _languages() -> Any:
@@ -144,18 +148,29 @@ class Sandbox:
         self.cache = cache if cache is not None else NullCache()
         self.isolation = isolation.resolve_mode(isolation_mode, allow_no_isolation)
         registry = _languages()
-        names = list(languages) if languages is not None else registry.names()
-        self.runners = {}
-        for name in names:
+        self.runners: dict[str, Any] = {}
+        self.missing: dict[str, str] = {}  # registered languages whose toolchain is not installed: why
+        wanted = [registry.entry(n).name for n in languages] if languages is not None else registry.names()
+        while wanted:
+            name = wanted.pop(0)
+            if name in self.runners or name in self.missing:
+                continue
             runner = registry.get(name)()
-            if languages is not None or runner.available():
+            if runner.available():
                 self.runners[name] = runner
+                wanted.extend(getattr(runner, "requires", ()))  # e.g. TypeScript runs on the JavaScript runner
+            elif languages is not None:
+                raise SandboxError(_missing(runner))
+            else:
+                self.missing[name] = _missing(runner)
+        self._builds: OrderedDict[str, dict] = OrderedDict()
+        self._build_bytes = 0
         self.packages = packages
         self.disk_mb = disk_mb
         self._pool: list[_Worker] = []
         self._tmpdirs: list[tempfile.TemporaryDirectory] = []
         self._closed = False
-        self.stats = {"executed": 0, "cached": 0, "restarts": 0}
+        self.stats = {"executed": 0, "cached": 0, "restarts": 0, "compiled": 0, "builds_reused": 0}
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -192,6 +207,9 @@ class Sandbox:
             self._tmpdirs.append(tmp)
             build = isolation.unshare_argv if self.isolation == "unshare" else isolation.plain_argv
             argv, config = build(server, langs, self.packages, tmp.name)
+        config["language_config"] = {
+            name: r.child_config() for name, r in self.runners.items() if hasattr(r, "child_config")
+        }
         # If this process dies, the worker reads end-of-file on its request pipe and exits, taking its jail along.
         worker = _Worker(argv, config)
         worker.ready()
@@ -202,9 +220,36 @@ class Sandbox:
     def key(self, program: Program) -> str:
         runner = self.runners.get(program.language)
         runtime = runner.runtime_version() if runner is not None else None
-        return cache_key({
+        fields = {
             "engine": ENGINE_VERSION, "language": program.language, "runtime": runtime, "code": program.code,
-            "tests": program.tests, "limits": program.limits.model_dump(), "isolation": self.isolation,
+            "tests": program.tests, "limits": program.limits.model_dump(exclude_none=True),
+            "isolation": self.isolation,
+        }  # fmt: skip
+        compile_limits = self._compile_limits(runner, program.limits)
+        if compile_limits is not None:
+            fields["compile"] = compile_limits
+        return cache_key(fields)
+
+    def _compile_limits(self, runner: Any, limits: Any) -> dict | None:
+        """The compiler's limits: the language's defaults, overridden by `compile_timeout`/`compile_memory_mb`."""
+        defaults = getattr(runner, "compile_limits", None)
+        if defaults is None:
+            return None
+        run = limits.model_dump(exclude_none=True)
+        out = {k: run[k] for k in ("timeout", "memory_mb", "max_processes", "max_file_mb", "max_open_files",
+                                   "max_output_bytes")}  # fmt: skip
+        for k, v in defaults.items():
+            out[k] = max(out[k], v) if k in ("max_processes", "max_file_mb", "max_open_files") else v
+        if limits.compile_timeout is not None:
+            out["timeout"] = limits.compile_timeout
+        if limits.compile_memory_mb is not None:
+            out["memory_mb"] = limits.compile_memory_mb
+        return out
+
+    def _build_key(self, runner: Any, program: Program) -> str:
+        return cache_key({
+            "build": ENGINE_VERSION, "language": program.language, "runtime": runner.runtime_version(),
+            "runner": _file_hash(runner.child_file), "code": program.code, "tests": program.tests,
         })  # fmt: skip
 
     def _canonical(self, program: Program) -> Program:
@@ -258,6 +303,9 @@ class Sandbox:
                         if k in found:
                             self.stats["cached"] += 1
                             yield s, Outcome.model_validate({**found[k], "id": program.id, "cached": True})
+                        elif program.language in self.missing:
+                            yield s, Outcome(id=program.id, status=Status.SANDBOX_ERROR,
+                                             error=self.missing[program.language])  # fmt: skip
                         elif program.language not in self.runners:
                             known = ", ".join(self.runners) or "none"
                             yield s, Outcome(id=program.id, status=Status.SANDBOX_ERROR,
@@ -310,12 +358,35 @@ class Sandbox:
                     self._replace(worker, None)
 
     def _dispatch(self, worker: _Worker, job: _Job) -> None:
-        limits = job.program.limits
+        program = job.program
+        request: dict[str, Any] = {"language": program.language, "code": program.code, "tests": program.tests,
+                                   "limits": program.limits.model_dump()}  # fmt: skip
+        runner = self.runners[program.language]
+        compile_limits = self._compile_limits(runner, program.limits)
+        if compile_limits is not None:
+            request["compile"] = compile_limits
+            if not job.build_key:
+                job = job._replace(build_key=self._build_key(runner, program))
+            stored = self._builds.get(job.build_key)
+            if stored is not None:
+                self._builds.move_to_end(job.build_key)
+                request["artefact"] = stored
+            else:
+                request["return_artefact"] = True
         if not worker.jobs:
-            worker.deadline = time.monotonic() + _backstop(limits.timeout)
+            worker.deadline = time.monotonic() + _backstop(program.limits, compile_limits)
         worker.jobs.append(job)
-        worker.send({"language": job.program.language, "code": job.program.code, "tests": job.program.tests,
-                     "limits": limits.model_dump()})  # fmt: skip
+        worker.send(request)
+
+    def _store_build(self, key: str, files: dict) -> None:
+        size = sum(len(data) for _, data in files.values())
+        if key in self._builds or size > _BUILD_STORE_BYTES // 4:
+            return
+        self._builds[key] = files
+        self._build_bytes += size
+        while self._build_bytes > _BUILD_STORE_BYTES:
+            _, old = self._builds.popitem(last=False)
+            self._build_bytes -= sum(len(data) for _, data in old.values())
 
     def _replace(self, worker: _Worker, queue: deque | None) -> _Worker:
         """Swap a dead or stuck worker for a fresh one; programs it had not started go back to the queue."""
@@ -338,18 +409,46 @@ class Sandbox:
                 return None
             error = "the sandbox worker died twice running this program"
             return job.seq, Outcome(id=job.program.id, status=Status.SANDBOX_ERROR, error=error), job.key
+        artefact = result.pop("artefact", None)
+        if artefact is not None and job.build_key:
+            self._store_build(job.build_key, artefact)
+        if result.get("compile_duration") is not None:
+            self.stats["compiled" if artefact is not None or result["compile_duration"] else "builds_reused"] += 1
         if result.pop("recycle", False):
             self._replace(worker, queue)
         elif worker.jobs:
-            worker.deadline = time.monotonic() + _backstop(worker.jobs[0].program.limits.timeout)
+            head = worker.jobs[0].program
+            runner = self.runners[head.language]
+            worker.deadline = time.monotonic() + _backstop(head.limits, self._compile_limits(runner, head.limits))
         self.stats["executed"] += 1
         result.setdefault("exit_code", None)
         return job.seq, Outcome.model_validate({**result, "id": job.program.id}), job.key
 
 
-def _backstop(timeout: float) -> float:
+def _backstop(limits: Any, compile_limits: dict | None = None) -> float:
     # Only a worker that is itself stuck gets here: the worker enforces the program's own deadline.
+    timeout = limits.timeout + (compile_limits["timeout"] if compile_limits else 0.0)
     return timeout * 1.5 + 10.0
+
+
+def _missing(runner: Any) -> str:
+    explain = getattr(runner, "missing", None)
+    if explain is not None:
+        return explain()
+    return f"language {runner.name!r}: its runtime is not installed"
+
+
+_FILE_HASHES: dict[str, str] = {}
+
+
+def _file_hash(path: str) -> str:
+    """The content hash of a runner's file: a change to how a language builds is a different build."""
+    if path not in _FILE_HASHES:
+        import hashlib
+
+        with open(path, "rb") as fh:
+            _FILE_HASHES[path] = hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
+    return _FILE_HASHES[path]
 
 
 def _wait_readable(fds: list[int], timeout: float) -> set[int]:

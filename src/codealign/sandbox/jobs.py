@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from codealign.records import BadLine, iter_jsonl_numbered
 from codealign.sandbox.types import Limits, Outcome, Program
 
-_FIELDS = {"id", "language", "code", "tests", "timeout", "memory_mb"}
+_LIMIT_FIELDS = ("timeout", "memory_mb", "compile_timeout", "compile_memory_mb")
+_FIELDS = {"id", "language", "code", "tests", *_LIMIT_FIELDS}
 
 
 @dataclass
@@ -46,7 +47,7 @@ def read_programs(path: Path, defaults: Limits, bad: list[BadLine]) -> Iterator[
                 )
             if not isinstance(row.get("code"), str):
                 raise ValueError("`code` must be a string")
-            overrides = {k: row[k] for k in ("timeout", "memory_mb") if row.get(k) is not None}
+            overrides = {k: row[k] for k in _LIMIT_FIELDS if row.get(k) is not None}
             limits = Limits(**{**defaults.model_dump(), **overrides}) if overrides else defaults
             program = Program(
                 id=str(row.get("id", lineno)),
@@ -79,6 +80,8 @@ def outcome_row(outcome: Outcome) -> dict[str, Any]:
         row["error"] = outcome.error
     if outcome.error_type is not None:
         row["error_type"] = outcome.error_type
+    if outcome.compile_duration is not None:
+        row["compile_duration"] = outcome.compile_duration
     if outcome.cached:
         row["cached"] = True
     return row

@@ -26,6 +26,10 @@ class Limits(BaseModel):
     max_file_mb: int = Field(64, ge=1, description="largest file the program may write")
     max_open_files: int = Field(256, ge=16)
     max_output_bytes: int = Field(16384, ge=256, description="stdout/stderr kept per stream (tail)")
+    # Compiled languages build before they run; a compiler needs more time and memory than the program it makes.
+    # None: the language's own default (see its runner's `compile_limits`).
+    compile_timeout: float | None = Field(None, gt=0, description="wall-clock seconds for the compiler")
+    compile_memory_mb: int | None = Field(None, ge=64, description="address-space limit of the compiler in MiB")
 
 
 class Program(BaseModel):
@@ -52,6 +56,7 @@ class Outcome(BaseModel):
     stderr: str = ""
     error_type: str | None = None  # e.g. "AssertionError"
     error: str | None = None  # the exception message, or what went wrong
+    compile_duration: float | None = None  # seconds spent compiling; 0 when the build came from the store
     cached: bool = False
 
     @property

@@ -20,11 +20,11 @@ def _console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def _limits(timeout: float, memory_mb: int) -> Limits:
+def _limits(timeout: float, memory_mb: int, **compiler: float | int | None) -> Limits:
     from pydantic import ValidationError
 
     try:
-        return Limits(timeout=timeout, memory_mb=memory_mb)
+        return Limits(timeout=timeout, memory_mb=memory_mb, **compiler)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
@@ -67,12 +67,13 @@ def _open_sandbox(workers: int, cache_dir: Path | None, no_cache: bool, isolatio
 
 def run_exec_command(
     programs: Path, output: Path, workers: int, timeout: float, memory_mb: int, cache_dir: Path | None,
-    no_cache: bool, isolation: str, allow_no_isolation: bool,
+    no_cache: bool, isolation: str, allow_no_isolation: bool, compile_timeout: float | None = None,
+    compile_memory_mb: int | None = None,
 ) -> None:  # fmt: skip
     from codealign.sandbox.jobs import count_lines, run_exec
 
     console = _console()
-    defaults = _limits(timeout, memory_mb)
+    defaults = _limits(timeout, memory_mb, compile_timeout=compile_timeout, compile_memory_mb=compile_memory_mb)
     if not programs.exists():
         raise ConfigError(f"programs file not found: {programs}")
     total = count_lines(programs)

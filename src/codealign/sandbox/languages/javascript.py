@@ -66,6 +66,12 @@ class JavaScriptRunner:
             return []
         return [os.path.dirname(os.path.dirname(node))]  # e.g. an nvm or tarball install: bin/ and lib/
 
+    def missing(self) -> str:
+        return "language 'javascript' needs `node`: install the Debian package nodejs (apt-get install nodejs)"
+
+    def child_config(self) -> dict:
+        return {"node": self._node()}
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Child half
@@ -73,19 +79,29 @@ class JavaScriptRunner:
 _NODE: list[str] = []
 
 
+def configure(config: dict) -> None:
+    if config.get("node"):  # found on the host's PATH, which may reach outside the jail's
+        _NODE.append(config["node"])
+
+
 def preload() -> None:
     found = shutil.which("node") or shutil.which("nodejs")
-    if found:
+    if found and not _NODE:
         _NODE.append(os.path.realpath(found))
 
 
 def execute(request: dict, token_fd: int, nonce: str) -> None:
+    run_node(request["code"] + "\n;\n" + (request.get("tests") or "") + "\n;\n", request, token_fd, nonce)
+
+
+def run_node(source: str, request: dict, token_fd: int, nonce: str) -> None:
+    """Write `source` and the line that reports its end, and become node with the prelude (TypeScript uses this)."""
     if not _NODE:
         os.write(2, b"node is not installed in this sandbox\n")
         os._exit(127)
     main = "main.js"
     with open(main, "w", encoding="utf-8") as fh:
-        fh.write(request["code"] + "\n;\n" + (request.get("tests") or "") + "\n;\n")
+        fh.write(source)
         fh.write(
             f"require('fs').writeSync(3, '\\n' + JSON.stringify({{nonce: {json.dumps(nonce)}, status: 'passed'}}) + '\\n');\n"
         )
