@@ -1,16 +1,19 @@
-"""Shell (bash): the program and its tests are one script; `bash -n` checks it first, then bash runs it.
+"""Shell (bash): the program and its tests are one script, run by one bash process, parsed whole before it starts.
 
-A line after the tests writes the pass report, so a script that exits early (`exit 0`) or stops at a failing check
-(`set -e`, `[[ ... ]] || exit 1`) does not pass; a test line that fails without stopping the script does not fail
-it either, as in bash itself, so tests should stop on a failed check.
+The script is wrapped in a `{ ... }` group, which bash parses completely before running any of it, so a script that
+does not parse never starts (`syntax`), at the cost of no second process for a `bash -n` check; line numbers are
+unchanged. The group's first command marks the start and a line after the tests writes the pass report, so a
+script that exits early (`exit 0`) or stops at a failing check (`set -e`, `[[ ... ]] || exit 1`) does not pass; a test
+line that fails without stopping the script does not fail it either, as in bash itself, so tests should stop on a
+failed check.
 Standard library only at module level: the worker loads this file by path inside the sandbox.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import signal
 
 if __name__.startswith("codealign_lang_"):  # loaded by path inside the sandbox: only the child half is used
     Toolchain = object
@@ -25,7 +28,7 @@ class ShellRunner(Toolchain):
     child_file = __file__
     tools = ("bash",)
     package = "bash"
-    compile_limits = None  # nothing to build: `bash -n` checks the script in the same child
+    compile_limits = None  # nothing to build
 
     def runtime_version(self) -> str:
         bash = find("bash")
@@ -50,45 +53,37 @@ def preload() -> None:
         _CONFIG["bash"] = shutil.which("bash") or "/bin/bash"
 
 
-def _report(token_fd: int, fields: dict) -> None:
-    data = ("\n" + json.dumps(fields) + "\n").encode()
-    while data:
-        data = data[os.write(token_fd, data) :]
+def _mark(status: str, nonce: str) -> str:
+    return f"printf '\\n{{\"nonce\": \"%s\", \"status\": \"{status}\"}}\\n' {nonce} >&3"
 
 
 def execute(request: dict, token_fd: int, nonce: str) -> None:
     bash = _CONFIG["bash"]
     with open("main.sh", "w", encoding="utf-8") as fh:
-        fh.write(request["code"] + "\n" + (request.get("tests") or "") + "\n")
-        fh.write(f"printf '\\n{{\"nonce\": \"%s\", \"status\": \"passed\"}}\\n' {nonce} >&3\n")
-    # The syntax check: a child of ours, so a script that does not parse never starts.
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        os.dup2(write_end, 2)
-        os.execv(bash, [bash, "-n", "main.sh"])
-    os.close(write_end)
-    chunks = []
-    while True:
-        chunk = os.read(read_end, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        message = b"".join(chunks).decode("utf-8", "replace").strip()
-        os.write(2, message.encode() + b"\n")
-        _report(token_fd, {"nonce": nonce, "status": "syntax", "error_type": "SyntaxError", "error": message[:2000]})
-        os._exit(2)
-    os.set_inheritable(token_fd, True)  # the script's file descriptor 3, which its last line writes to
+        # `{ ` and the start mark share the first line, so every line keeps its number (a `#!` becomes a comment).
+        fh.write("{ " + _mark("started", nonce) + "; " + request["code"] + "\n" + (request.get("tests") or ""))
+        fh.write("\n" + _mark("passed", nonce) + "\n}\n")
+    os.set_inheritable(token_fd, True)  # the script's file descriptor 3, which the marks are written to
     os.execv(bash, [bash, "main.sh"])
 
 
 def refine(result: dict) -> dict:
+    status, code = result.get("status"), result.get("exit_code")
     stderr = result.get("stderr", "")
-    if result.get("status") in ("failed", "crashed") and (
-        "cannot allocate" in stderr or "xmalloc" in stderr or "xrealloc" in stderr
-    ):  # fmt: skip
+    if status == "started":  # it ran, but never reached the end of its tests
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = str(-code)
+            return {**result, "status": "crashed", "error": f"killed by signal {name}"}
+        if code == 0:
+            return {**result, "status": "crashed", "error": "exited with status 0 before its tests finished"}
+        status, result = "failed", {**result, "status": "failed", "error": f"exited with status {code}"}
+    elif status in ("failed", "crashed") and code == 2 and "syntax error" in stderr:
+        # No start mark: bash could not parse the script, and ran none of it.
+        message = "\n".join(line for line in stderr.strip().splitlines() if line)[:2000]
+        return {**result, "status": "syntax", "error_type": "SyntaxError", "error": message}
+    if status in ("failed", "crashed") and ("xmalloc" in stderr or "xrealloc" in stderr or "cannot allocate" in stderr):
         return {**result, "status": "memory", "error_type": "MemoryError", "error": "out of memory"}
     return result
