@@ -7,17 +7,26 @@ with its default banding, insert everything, query everything. codealign runs `N
 process so its peak memory is its own. Ground truth: the exact Jaccard, over Python sets of shingle strings, of
 every pair that either tool proposed; pairs at or above the threshold are the true duplicates.
 
+Then the same comparison one level up, as commands a user runs on a JSONL file (one row per file, `content` and
+`path`), start-up, reading, writing the kept rows and the rejects included: `codealign dedup` (1 and 2 processes)
+against a datasketch script that reads the rows, queries `MinHashLSH` and inserts each new row, and writes the rows
+it keeps. Wall and CPU seconds of each command's whole process tree.
+
     .venv/bin/python benchmarks/dedup.py --limit-mb 160
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import re
 import resource
 import site
+import subprocess
+import sys
 import sysconfig
+import tempfile
 import time
 from pathlib import Path
 
@@ -119,12 +128,76 @@ def in_child(target, *args) -> dict:  # noqa: ANN001
     return result
 
 
+def datasketch_command(inp: str, out: str, field: str, threshold: float) -> None:
+    """What a user writes with datasketch: stream the rows, query, insert the new ones, write what was kept."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=256)
+    with open(inp, encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst, \
+            open(out + ".rejects.jsonl", "w", encoding="utf-8") as rej:  # fmt: skip
+        for i, line in enumerate(src):
+            row = json.loads(line)
+            m = MinHash(num_perm=256)
+            m.update_batch(shingles(row[field].encode("utf-8", "surrogatepass")))
+            dups = lsh.query(m)
+            if dups:
+                rej.write(json.dumps({"line": i + 1, "of": min(dups) + 1}) + "\n")
+                continue
+            lsh.insert(i, m)
+            dst.write(line)
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (the command and all its children) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def commands(files: list[Path], texts: list[bytes], threshold: float, workers: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="codealign-bench-") as tmp:
+        inp = Path(tmp) / "corpus.jsonl"
+        with inp.open("w", encoding="utf-8") as fh:
+            for p, t in zip(files, texts, strict=True):
+                fh.write(json.dumps({"path": str(p), "content": t.decode("utf-8", "replace")}) + "\n")
+        mb = inp.stat().st_size / 1e6
+        exe = str(Path(sys.executable).with_name("codealign"))
+        runs = {}
+        for w in sorted({1, workers}):
+            out = Path(tmp) / f"codealign-{w}.jsonl"
+            runs[f"codealign dedup (--workers {w})"] = (*timed([exe, "dedup", str(inp), "--field", "content",
+                                                                "--threshold", str(threshold), "--workers", str(w),
+                                                                "-o", str(out)]), out)  # fmt: skip
+        out = Path(tmp) / "datasketch.jsonl"
+        runs["datasketch script"] = (*timed([sys.executable, __file__, "--datasketch-command", str(inp), str(out),
+                                             "--threshold", str(threshold)]), out)  # fmt: skip
+        print(f"\ncommands on {inp.name}: {len(files):,} rows, {mb:.1f} MB of JSONL")
+        header = f"{'command':<30}{'wall s':>8}{'CPU s':>8}{'MB/s':>7}{'rows kept':>11}"
+        print(header)
+        print("-" * len(header))
+        for name, (wall, cpu, path) in runs.items():
+            kept = sum(1 for _ in path.open("rb"))
+            print(f"{name:<30}{wall:>8.1f}{cpu:>8.1f}{mb / wall:>7.1f}{kept:>11,}")
+        ds = runs["datasketch script"]
+        for name, (wall, cpu, _) in runs.items():
+            if name != "datasketch script":
+                print(f"{name} vs datasketch script: {ds[0] / wall:.1f}x faster (wall), {ds[1] / cpu:.1f}x less CPU")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--limit-mb", type=float, default=160.0)
     ap.add_argument("--threshold", type=float, default=0.7)
     ap.add_argument("--workers", type=int, default=2, help="codealign signature processes (also runs with 1)")
+    ap.add_argument("--no-commands", action="store_true", help="only the index comparison")
+    ap.add_argument("--datasketch-command", nargs=2, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.datasketch_command:
+        datasketch_command(*args.datasketch_command, "content", args.threshold)
+        return
 
     files = corpus(args.limit_mb)
     texts = read_all(files)  # also warms the page cache for both tools
@@ -166,6 +239,8 @@ def main() -> None:
         if name != "datasketch":
             print(f"{name} vs datasketch, end to end: {ds['seconds'] / r['seconds']:.1f}x faster (wall), "
                   f"{ds['cpu'] / r['cpu']:.1f}x less CPU")  # fmt: skip
+    if not args.no_commands:
+        commands(files, texts, args.threshold, args.workers)
 
 
 if __name__ == "__main__":

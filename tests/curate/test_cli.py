@@ -176,7 +176,8 @@ def test_dedup_and_decontaminate_commands_on_jsonl(tmp_path):
     assert [r["n"] for r in iter_jsonl(tmp_path / "d.jsonl")] == [1, 3, 4]
     assert "in.jsonl:3" in res.output, "the bad line is reported with its number"
     rej = list(iter_jsonl(tmp_path / "d.rejects.jsonl"))
-    assert [r["reason"] for r in rej if "n" in r] == ["near_duplicate: of row 1"]
+    assert [(r["line"], r["reason"]) for r in rej] == [(2, "near_duplicate: of line 1"), (3, "bad input: invalid "
+                                                       "JSON: Expecting value (column 1)")]  # fmt: skip
 
     _run(["decontaminate", str(tmp_path / "d.jsonl"), "--fields", "code", "-o", str(tmp_path / "c.jsonl")])
     assert [r["n"] for r in iter_jsonl(tmp_path / "c.jsonl")] == [1, 3]

@@ -167,70 +167,18 @@ class NearDedupIndex:
         """Distinct candidate pairs as uint64 codes `i << 32 | j` with i < j, one band file in memory at a time."""
         for fh in self._band_files:
             fh.flush()
-        codes = []
-        for b in range(self.bands):
-            rows = np.fromfile(self._dir / f"band{b:03d}.bin", dtype=_ROW)
-            if len(rows) < 2:
-                continue
-            order = np.argsort(rows["key"], kind="stable")
-            keys, docs = rows["key"][order], rows["doc"][order].astype(np.uint64)
-            same = keys[1:] == keys[:-1]
-            if not same.any():
-                continue
-            starts = np.nonzero(np.concatenate(([True], ~same)))[0]
-            sizes = np.diff(np.append(starts, len(keys)))
-            # most buckets hold two documents: pair those in one vectorised step
-            two = starts[sizes == 2]
-            lo, hi = np.minimum(docs[two], docs[two + 1]), np.maximum(docs[two], docs[two + 1])
-            codes.append((lo << np.uint64(32)) | hi)
-            for s, k in zip(starts[sizes > 2], sizes[sizes > 2], strict=True):
-                members = np.sort(docs[s : s + k])
-                head = members[: self.max_bucket]
-                # all pairs among the first max_bucket members; later members pair with those only
-                i, j = np.triu_indices(len(head), 1)
-                codes.append((head[i] << np.uint64(32)) | head[j])
-                if k > self.max_bucket:
-                    rest = members[self.max_bucket :]
-                    codes.append(((head[None, :] << np.uint64(32)) | rest[:, None]).ravel())
-        if not codes:
-            return np.empty(0, dtype=np.uint64)
+        codes = [band_pairs(np.fromfile(self._dir / f"band{b:03d}.bin", dtype=_ROW), self.max_bucket)
+                 for b in range(self.bands)]  # fmt: skip
         return np.unique(np.concatenate(codes))
 
     def verified_pairs(self, get_text: Callable[[int], str | bytes] | None = None) -> list[tuple[int, int, float]]:
         """Candidate pairs whose exact shingle Jaccard is at least the threshold."""
-        get = get_text or self.text
         pairs = self.candidate_pairs()
         self.stats.candidate_pairs = len(pairs)
-        sets: dict[int, np.ndarray] = {}
-
-        def shingles(d: int) -> np.ndarray:
-            s = sets.get(d)
-            if s is None:
-                if len(sets) > 50_000:
-                    sets.clear()
-                s = sets[d] = shingle_set(get(d), self.ngram)
-            return s
-
-        out = []
-        for code in pairs.tolist():
-            i, j = code >> 32, code & 0xFFFFFFFF
-            sim = jaccard(shingles(i), shingles(j))
-            if sim >= self.threshold:
-                out.append((i, j, sim))
+        out = verify_pairs(pairs, get_text or self.text, self.threshold, self.ngram)
         self.stats.verified_pairs = len(out)
         self.verified = out
         return out
-
-    def clusters(self, get_text: Callable[[int], str | bytes] | None = None) -> np.ndarray:
-        """Cluster root of every document (a document alone is its own root)."""
-        parent = np.arange(self.n, dtype=np.int64)
-        for i, j, _ in self.verified_pairs(get_text):
-            ri, rj = _find(parent, i), _find(parent, j)
-            if ri != rj:
-                parent[max(ri, rj)] = min(ri, rj)
-        for i in range(self.n):
-            parent[i] = _find(parent, i)
-        return parent
 
     def keep_mask(
         self, rank: Sequence[Any] | None = None, get_text: Callable[[int], str | bytes] | None = None
@@ -239,20 +187,9 @@ class NearDedupIndex:
 
         Afterwards `self.keeper[i]` is the index of the document kept in place of document i.
         """
-        roots = self.clusters(get_text)
-        keep = np.ones(self.n, dtype=bool)
-        self.keeper = np.arange(self.n, dtype=np.int64)
-        members: dict[int, list[int]] = {}
-        for d in np.nonzero(roots != np.arange(self.n))[0].tolist():
-            members.setdefault(int(roots[d]), []).append(d)
-        for root, others in members.items():
-            group = [root, *others]
-            keeper = min(group, key=(lambda d: (rank[d], d)) if rank is not None else (lambda d: d))
-            keep[group] = False
-            keep[keeper] = True
-            self.keeper[group] = keeper
+        keep, self.keeper, clusters = keep_from_pairs(self.n, self.verified_pairs(get_text), rank)
         self.stats.documents = self.n
-        self.stats.clusters = len(members)
+        self.stats.clusters = clusters
         self.stats.removed = int((~keep).sum())
         return keep
 
@@ -268,6 +205,86 @@ class NearDedupIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def band_pairs(rows: np.ndarray, max_bucket: int = 64) -> np.ndarray:
+    """Candidate pair codes (`i << 32 | j`, i < j, possibly repeated) from one band's (key, doc) rows.
+
+    All pairs among the first `max_bucket` members of a bucket (by document index); later members pair with those
+    only, so one huge bucket costs linear, not quadratic, work.
+    """
+    if len(rows) < 2:
+        return np.empty(0, dtype=np.uint64)
+    order = np.argsort(rows["key"], kind="stable")
+    keys, docs = rows["key"][order], rows["doc"][order].astype(np.uint64)
+    same = keys[1:] == keys[:-1]
+    if not same.any():
+        return np.empty(0, dtype=np.uint64)
+    starts = np.nonzero(np.concatenate(([True], ~same)))[0]
+    sizes = np.diff(np.append(starts, len(keys)))
+    # most buckets hold two documents: pair those in one vectorised step
+    two = starts[sizes == 2]
+    lo, hi = np.minimum(docs[two], docs[two + 1]), np.maximum(docs[two], docs[two + 1])
+    codes = [(lo << np.uint64(32)) | hi]
+    for s, k in zip(starts[sizes > 2], sizes[sizes > 2], strict=True):
+        members = np.sort(docs[s : s + k])
+        head = members[:max_bucket]
+        i, j = np.triu_indices(len(head), 1)
+        codes.append((head[i] << np.uint64(32)) | head[j])
+        if k > max_bucket:
+            rest = members[max_bucket:]
+            codes.append(((head[None, :] << np.uint64(32)) | rest[:, None]).ravel())
+    return np.concatenate(codes)
+
+
+def verify_pairs(pairs: np.ndarray, get_text: Callable[[int], str | bytes], threshold: float, ngram: int
+                 ) -> list[tuple[int, int, float]]:  # fmt: skip
+    """The pairs (uint64 codes, ascending) whose exact shingle Jaccard is at least `threshold`."""
+    sets: dict[int, np.ndarray] = {}
+
+    def shingles(d: int) -> np.ndarray:
+        s = sets.get(d)
+        if s is None:
+            if len(sets) > 50_000:
+                sets.clear()
+            s = sets[d] = shingle_set(get_text(d), ngram)
+        return s
+
+    out = []
+    for code in pairs.tolist():
+        i, j = code >> 32, code & 0xFFFFFFFF
+        sim = jaccard(shingles(i), shingles(j))
+        if sim >= threshold:
+            out.append((i, j, sim))
+    return out
+
+
+def keep_from_pairs(n: int, pairs: Iterable[tuple[int, ...]], rank: Sequence[Any] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, int]:  # fmt: skip
+    """(keep mask, keeper of each document, number of clusters) from the verified pairs of `n` documents.
+
+    Clusters are the connected components of the pairs (the same whatever order the pairs come in); the keeper
+    of a cluster is its member with the smallest rank, then the smallest index.
+    """
+    parent = np.arange(n, dtype=np.int64)
+    for i, j, *_ in pairs:
+        ri, rj = _find(parent, int(i)), _find(parent, int(j))
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    for i in range(n):
+        parent[i] = _find(parent, i)
+    keep = np.ones(n, dtype=bool)
+    keeper = np.arange(n, dtype=np.int64)
+    members: dict[int, list[int]] = {}
+    for d in np.nonzero(parent != np.arange(n))[0].tolist():
+        members.setdefault(int(parent[d]), []).append(d)
+    for root, others in members.items():
+        group = [root, *others]
+        best = min(group, key=(lambda d: (rank[d], d)) if rank is not None else (lambda d: d))
+        keep[group] = False
+        keep[best] = True
+        keeper[group] = best
+    return keep, keeper, len(members)
 
 
 def _find(parent: np.ndarray, i: int) -> int:

@@ -109,7 +109,10 @@ def _where(row: dict[str, Any] | None) -> str:
     lines = prov.get("lines")
     if path and lines:
         return f"{path}:{lines[0]}"
-    return str(path or row.get("line") or "")
+    line = row.get("line") or row.get("row")
+    if path and line:
+        return f"{path}:{line}"
+    return str(path or line or "")
 
 
 def side_path(output: Path, suffix: str) -> Path:

@@ -1,6 +1,7 @@
 """The standalone dataset tools behind `codealign dedup` and `codealign decontaminate`, for any JSONL/Parquet rows.
 
-Both read the input twice (decide, then write) instead of holding it, and both keep row order.
+Both keep row order and never hold the input: dedup reads JSONL once and copies kept rows by byte offset
+(`codealign.curate.dedup_rows`); decontaminate streams rows through the checks.
 """
 
 from __future__ import annotations
@@ -10,17 +11,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from codealign.curate.lines import get_field
 from codealign.curate.report import Funnel, progress_bar, side_path
 from codealign.records import BadLine, iter_rows, write_rows
-
-
-def get_field(row: dict[str, Any], dotted: str) -> Any:
-    node: Any = row
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def _report_bad(funnel: Funnel, step: str, bad: list[BadLine]) -> None:
@@ -38,72 +31,18 @@ def run_dedup(
     exact_only: bool = False,
     workers: int = 1,
     show: bool = True,
+    executor: Any = None,
 ) -> dict[str, Any]:
-    """Exact then near dedup of `field`; the first row of each cluster is kept. Returns the funnel."""
-    from codealign.curate.dedup import NearDedupIndex, exact_key
+    """Exact then near dedup of `field`; the first row of each cluster is kept. Returns the funnel.
 
-    t0 = time.perf_counter()
-    out = Path(output)
-    funnel = Funnel(side_path(out, "rejects.jsonl"))
-    bad: list[BadLine] = []
-    decision: list[Any] = []  # per row: True, or a rejection reason
-    first: dict[bytes, int] = {}
-    near_rows: list[int] = []
-    ok = False
-    try:
-        with progress_bar() as bar:
-            task = bar.add_task("hashing", total=None, note=f"J>={threshold:g}")
+    JSONL input is read once: each row's byte span is kept, kept rows are copied as raw bytes, and the rejects
+    file names each dropped row by path and line instead of copying it. `executor` (a `codealign.scale` executor
+    config) runs the reading, hashing and LSH on a cluster with the same result.
+    """
+    from codealign.curate.dedup_rows import dedup_rows
 
-            def texts() -> Iterator[str]:
-                for i, row in enumerate(iter_rows(input, bad)):
-                    bar.update(task, advance=1)
-                    text = get_field(row, field)
-                    if not isinstance(text, str):
-                        decision.append(f"bad input: row {i + 1} has no text field {field!r}")
-                        continue
-                    k = exact_key(text)
-                    if k in first:
-                        decision.append(f"exact_duplicate: of row {first[k] + 1}")
-                        continue
-                    first[k] = i
-                    decision.append(True)
-                    near_rows.append(i)
-                    yield text
-
-            with NearDedupIndex(threshold, num_perm, ngram, workdir=out.parent if out.parent.exists() else None) as index:
-                if exact_only:
-                    for _ in texts():
-                        pass
-                else:
-                    index.add_stream(texts(), workers=workers)
-                    bar.update(task, description="verifying")
-                    mask = index.keep_mask()
-                    for local, i in enumerate(near_rows):
-                        if not mask[local]:
-                            decision[i] = f"near_duplicate: of row {near_rows[int(index.keeper[local])] + 1}"
-                    funnel.extra["near_dedup"] = vars(index.stats)
-            bar.update(task, description="writing", total=len(decision), completed=len(decision))
-
-            def kept() -> Iterator[dict[str, Any]]:
-                for i, row in enumerate(iter_rows(input, [])):
-                    if decision[i] is True:
-                        funnel.keep("dedup")
-                        yield row
-                    else:
-                        funnel.reject("dedup", decision[i], {"row": i + 1, **row})
-
-            written = write_rows(out, kept())
-            _report_bad(funnel, "dedup", bad)
-        ok = True
-    finally:
-        funnel.close(ok)
-    funnel.extra.update({"input": str(input), "output": str(out), "field": field, "threshold": threshold,
-                         "written": written, "seconds": round(time.perf_counter() - t0, 2)})  # fmt: skip
-    funnel.write_json(side_path(out, "funnel.json"))
-    if show:
-        funnel.print_summary(f"dedup: {written:,} rows -> {out}", time.perf_counter() - t0)
-        _print_bad(bad)
-    return funnel.to_dict()
+    return dedup_rows(input, output, field, threshold=threshold, num_perm=num_perm, ngram=ngram,
+                      exact_only=exact_only, workers=workers, show=show, executor=executor)  # fmt: skip
 
 
 def run_decontaminate(
