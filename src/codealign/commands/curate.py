@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from codealign.commands.exec import EXECUTOR, RAY_ADDRESS, RAY_OPTION
+
 
 def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value is not None else None
@@ -32,6 +34,9 @@ def register(app: typer.Typer) -> None:
         content_field: str | None = typer.Option(None, help="Column holding the code, for JSONL/Parquet/HF sources."),
         workers: int | None = typer.Option(None, help="Processes for per-file work and MinHash signatures."),
         limit: int | None = typer.Option(None, help="Stop after this many source files."),
+        executor: str | None = typer.Option(None, "--executor", help=EXECUTOR.help),
+        ray_address: str | None = RAY_ADDRESS,
+        ray_option: list[str] | None = RAY_OPTION,
     ) -> None:
         """Curate seed functions from code, with every rejection counted and explained."""
         from codealign.config import build, load_yaml
@@ -61,4 +66,15 @@ def register(app: typer.Typer) -> None:
             data["pii"] = False
         if unit == "file" and filters is None:
             data["filters"] = []
+        if executor is not None:
+            data["executor"] = executor
+        if ray_address is not None or ray_option:
+            from codealign.config import apply_overrides
+
+            ray = data.setdefault("ray", {})
+            if not isinstance(ray, dict):
+                raise ConfigError("`ray` in the config must be a mapping of settings")
+            apply_overrides(ray, ray_option or [])
+            if ray_address is not None:
+                ray["address"] = ray_address
         run_curate(source, output, build(CurateConfig, data, str(config) if config else "options"))

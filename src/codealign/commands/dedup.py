@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from codealign.commands.exec import EXECUTOR, RAY_ADDRESS, RAY_OPTION
+
 
 def register(app: typer.Typer) -> None:
     @app.command("dedup")
@@ -18,9 +20,14 @@ def register(app: typer.Typer) -> None:
         ngram: int = typer.Option(5, help="Words per shingle."),
         exact_only: bool = typer.Option(False, "--exact-only", help="Only remove exact duplicates."),
         workers: int = typer.Option(1, help="Processes for MinHash signatures."),
+        executor: str = EXECUTOR,
+        ray_address: str | None = RAY_ADDRESS,
+        ray_option: list[str] | None = RAY_OPTION,
     ) -> None:
         """Remove exact and near duplicates; the first row of each cluster is kept, the others go to rejects."""
         from codealign.curate.tools import run_dedup
+        from codealign.scale.config import executor_from_flags
 
         run_dedup(input, output, field, threshold=threshold, num_perm=num_perm, ngram=ngram,
-                  exact_only=exact_only, workers=workers)  # fmt: skip
+                  exact_only=exact_only, workers=workers,
+                  executor=executor_from_flags(executor, ray_address, ray_option))  # fmt: skip

@@ -15,6 +15,11 @@ NO_CACHE = typer.Option(False, "--no-cache", help="Execute everything; read and 
 ISOLATION = typer.Option("auto", "--isolation", help=ISOLATION_HELP)
 ALLOW_NO_ISOLATION = typer.Option(False, "--allow-no-isolation", help="Run even without namespaces.")
 
+# Where the work runs, for every command that can run on a cluster (`exec`, `evaluate`, `dedup`, `curate`).
+EXECUTOR = typer.Option("local", "--executor", help="local (this machine) or ray (a Ray cluster; codealign[ray]).")
+RAY_ADDRESS = typer.Option(None, "--ray-address", help="Ray cluster to join (auto, HOST:PORT, ray://HOST:10001).")
+RAY_OPTION = typer.Option(None, "--ray-option", help="A `ray:` setting as key=value (repeatable), e.g. num_cpus=2.")
+
 
 def register(app: typer.Typer) -> None:
     @app.command("exec")

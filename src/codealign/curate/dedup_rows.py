@@ -225,6 +225,7 @@ def _dedup_jsonl(input: Path, files: list[Path], out: Path, field: str, threshol
         scan.check_field(input)
         if scan.near_stats is not None:
             funnel.extra["near_dedup"] = scan.near_stats
+        funnel.extra["executor"] = scan.executor
     else:
         scan = Scan(files, field, on_rows=lambda n: bar.update(task, advance=n))
         table = scan.table

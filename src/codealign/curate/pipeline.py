@@ -21,6 +21,7 @@ from codealign.curate.filters import FILE_HEURISTICS, SEED_RULES
 from codealign.curate.report import Funnel, progress_bar, side_path
 from codealign.errors import ConfigError
 from codealign.records import AtomicWriter, BadLine
+from codealign.scale.config import ExecutorKind, RayOptions
 
 LicenseClass = Literal["permissive", "copyleft", "unknown"]
 
@@ -45,6 +46,8 @@ class CurateConfig(StrictModel):
     ngram: int = Field(5, ge=1)
     workers: int = Field(1, ge=1, description="processes for per-file work and MinHash signatures")
     limit: int | None = Field(None, ge=1, description="stop after this many source files")
+    executor: ExecutorKind = Field("local", description="local (this machine, `workers` processes) or ray")
+    ray: RayOptions = Field(default_factory=RayOptions, description="the cluster and each task's resources")
 
 
 def run_curate(source: str, output: str | Path, config: CurateConfig | None = None, show: bool = True) -> dict[str, Any]:
@@ -59,6 +62,11 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
         raise ConfigError(f"output must be a .jsonl file, got {out}")
     t0 = time.perf_counter()
     worker = FileWorker(cfg)  # also checks filter names, the opt-out file and benchmarks before any work
+    executor = None
+    if cfg.executor == "ray":
+        from codealign.scale.executor import RayExecutor
+
+        executor = RayExecutor(cfg.ray)
     report = DecontamReport()
     funnel = Funnel(side_path(out, "rejects.jsonl"))
     licenses: Counter[str] = Counter()
@@ -73,7 +81,7 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
             files = open_source(source, rev=cfg.rev, suffixes=tuple(cfg.suffixes),
                                 content_field=cfg.content_field, split=cfg.split, skipped=skipped)  # fmt: skip
             n_files = 0
-            for f, events in _processed(files, worker, cfg):
+            for f, events in _processed(files, worker, cfg, executor):
                 n_files += 1
                 licenses[f.license_class] += 1
                 for ev in events:
@@ -99,7 +107,7 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
                 funnel.reject("files", f"unreadable: {bad.reason}", {"path": bad.path, "line": bad.lineno})
             bar.update(task, description="read", total=n_files, completed=n_files)
             sp.flush()
-            keep = _dedup(cfg, spill, keys, ranks, funnel, bar)
+            keep = _dedup(cfg, spill, keys, ranks, funnel, bar, executor)
             written = 0
             with AtomicWriter(out) as fh, spill.open(encoding="utf-8") as sp_in:
                 for i, line in enumerate(sp_in):
@@ -113,6 +121,9 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
     finally:
         funnel.close(ok)
         spill.unlink(missing_ok=True)
+        if executor is not None:
+            funnel.extra["executor"] = executor.describe()
+            executor.close()
     funnel.extra.update({
         "source": source, "output": str(out), "unit": cfg.unit, "written": written, "files": n_files,
         "licenses": dict(licenses), "decontamination": report.to_dict(), "seconds": round(time.perf_counter() - t0, 2),
@@ -131,41 +142,42 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
     return funnel.to_dict()
 
 
-def _processed(files: Iterator[Any], worker: Any, cfg: CurateConfig, batch: int = 32) -> Iterator[tuple[Any, list]]:
-    """(file, events) in file order; with `workers` > 1 the files are processed in a pool, batch by batch."""
-    if cfg.workers <= 1:
+def _processed(files: Iterator[Any], worker: Any, cfg: CurateConfig, executor: Any = None, batch: int = 32
+               ) -> Iterator[tuple[Any, list]]:  # fmt: skip
+    """(file, events) in file order; with `workers` > 1 or a cluster the files are processed batch by batch."""
+    if cfg.workers <= 1 and executor is None:
         for f in files:
             yield f, worker.process(f)
         return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
     from codealign.curate.perfile import init_worker, process_batch
+    from codealign.scale.executor import LocalExecutor
 
-    ctx = mp.get_context("spawn")  # fork is unsafe next to rich's refresh thread
-    with ProcessPoolExecutor(cfg.workers, ctx, init_worker, (cfg.model_dump(),)) as pool:
-        window: list[tuple[Any, list]] = []
-        chunk: list = []
+    ex = executor or LocalExecutor(cfg.workers)
+    batches = _batches(files, batch)
+    window: list[list[Any]] = []
 
-        def drain() -> Iterator[tuple[Any, list]]:
-            fut, part = window.pop(0)
-            yield from zip(part, fut.result(), strict=True)
+    def remember() -> Iterator[list[Any]]:
+        for chunk in batches:
+            window.append(chunk)
+            yield chunk
 
-        for f in files:
-            chunk.append(f)
-            if len(chunk) >= batch:
-                window.append((pool.submit(process_batch, chunk), chunk))
-                chunk = []
-                if len(window) >= 2 * cfg.workers:  # bounded: never more than a few batches in flight
-                    yield from drain()
-        if chunk:
-            window.append((pool.submit(process_batch, chunk), chunk))
-        while window:
-            yield from drain()
+    for events in ex.map(process_batch, remember(), init=(init_worker, (cfg.model_dump(),))):
+        yield from zip(window.pop(0), events, strict=True)
 
 
-def _dedup(cfg: CurateConfig, spill: Path, keys: list[bytes], ranks: list[tuple[int, str]], funnel: Funnel, bar: Any
-           ) -> list[Any]:  # fmt: skip
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _dedup(cfg: CurateConfig, spill: Path, keys: list[bytes], ranks: list[tuple[int, str]], funnel: Funnel, bar: Any,
+           executor: Any = None) -> list[Any]:  # fmt: skip
     """Per spilled row: True (keep) or (step, reason)."""
     from codealign.curate.dedup import NearDedupIndex
 
@@ -187,17 +199,24 @@ def _dedup(cfg: CurateConfig, spill: Path, keys: list[bytes], ranks: list[tuple[
     if cfg.near_dedup:
         alive = [i for i in range(len(keys)) if keep[i] is True]
         task = bar.add_task("near-dedup", total=len(alive), note=f"J>={cfg.threshold:g}")
-        with NearDedupIndex(cfg.threshold, cfg.num_perm, cfg.ngram, workdir=spill.parent) as index:
-            index.add_stream(_spilled_texts(spill, set(alive)), workers=cfg.workers,
-                             on_batch=lambda n, _b: bar.update(task, advance=n))  # fmt: skip
-            mask = index.keep_mask(rank=[ranks[i] for i in alive])
-            for local, i in enumerate(alive):
-                if mask[local]:
-                    funnel.keep("near dedup")
-                else:
-                    keeper = alive[int(index.keeper[local])]
-                    keep[i] = ("near dedup", f"near_duplicate: of {ids[keeper]} (J>={cfg.threshold:g})")
-            funnel.extra["near_dedup"] = vars(index.stats)
+        if executor is not None:
+            from codealign.scale.dedup import near_dedup_file
+
+            mask, keeper, stats = near_dedup_file(executor, spill, "seed", alive, ranks, cfg.threshold, cfg.num_perm,
+                                                  cfg.ngram, on_rows=lambda n: bar.update(task, advance=n))  # fmt: skip
+        else:
+            with NearDedupIndex(cfg.threshold, cfg.num_perm, cfg.ngram, workdir=spill.parent) as index:
+                index.add_stream(_spilled_texts(spill, set(alive)), workers=cfg.workers,
+                                 on_batch=lambda n, _b: bar.update(task, advance=n))  # fmt: skip
+                mask = index.keep_mask(rank=[ranks[i] for i in alive])
+                keeper = [alive[int(k)] for k in index.keeper]
+                stats = vars(index.stats)
+        for local, i in enumerate(alive):
+            if mask[local]:
+                funnel.keep("near dedup")
+            else:
+                keep[i] = ("near dedup", f"near_duplicate: of {ids[keeper[local]]} (J>={cfg.threshold:g})")
+        funnel.extra["near_dedup"] = stats
     return keep
 
 
