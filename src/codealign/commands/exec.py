@@ -45,10 +45,14 @@ def register(app: typer.Typer) -> None:
         no_cache: bool = NO_CACHE,
         isolation: str = ISOLATION,
         allow_no_isolation: bool = ALLOW_NO_ISOLATION,
+        executor: str = EXECUTOR,
+        ray_address: str | None = RAY_ADDRESS,
+        ray_option: list[str] | None = RAY_OPTION,
     ) -> None:
         """Execute untrusted programs in the sandbox: typed outcomes, cached, streaming."""
         from codealign.sandbox.ui import run_exec_command
+        from codealign.scale.config import executor_from_flags
 
         run_exec_command(programs, output, workers, timeout, memory_mb, cache_dir, no_cache, isolation,
-                         allow_no_isolation, compile_timeout=compile_timeout,
-                         compile_memory_mb=compile_memory_mb)  # fmt: skip
+                         allow_no_isolation, compile_timeout=compile_timeout, compile_memory_mb=compile_memory_mb,
+                         executor=executor_from_flags(executor, ray_address, ray_option))  # fmt: skip

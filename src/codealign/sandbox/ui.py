@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -57,18 +59,41 @@ def _summary(title: str, statuses: dict[str, int], extra: list[tuple[str, str]])
     return table
 
 
-def _open_sandbox(workers: int, cache_dir: Path | None, no_cache: bool, isolation: str, allow: bool):
+def _open_sandbox(workers: int, cache_dir: Path | None, no_cache: bool, isolation: str, allow: bool,
+                  executor: Any = None):  # fmt: skip
+    """(cache, sandbox): a local pool, or with `executor` (a RayExecutor) one actor per node of the cluster."""
     from codealign.sandbox import Sandbox
 
     cache = open_cache(cache_dir, enabled=not no_cache)
+    if executor is not None:
+        from codealign.scale.sandbox import ClusterSandbox
+
+        return cache, ClusterSandbox(executor, workers=workers or None, cache=cache, isolation_mode=isolation,
+                                     allow_no_isolation=allow)  # fmt: skip
     return cache, Sandbox(workers=workers or os.cpu_count() or 1, cache=cache, isolation_mode=isolation,
                           allow_no_isolation=allow)  # fmt: skip
+
+
+def _executor(config: Any) -> Any:
+    """A RayExecutor for `--executor ray`, else None (the local pool)."""
+    if config is None or config.type == "local":
+        return None
+    from codealign.scale.executor import RayExecutor
+
+    return RayExecutor(config.ray)
+
+
+def _where(executor: Any) -> list[tuple[str, str]]:
+    if executor is None:
+        return []
+    nodes = executor.tasks_per_node
+    return [("executor", f"ray: {len(nodes)} node(s), {', '.join(str(n) for n in nodes.values()) or 0} batches")]
 
 
 def run_exec_command(
     programs: Path, output: Path, workers: int, timeout: float, memory_mb: int, cache_dir: Path | None,
     no_cache: bool, isolation: str, allow_no_isolation: bool, compile_timeout: float | None = None,
-    compile_memory_mb: int | None = None,
+    compile_memory_mb: int | None = None, executor: Any = None,
 ) -> None:  # fmt: skip
     from codealign.sandbox.jobs import count_lines, run_exec
 
@@ -77,8 +102,14 @@ def run_exec_command(
     if not programs.exists():
         raise ConfigError(f"programs file not found: {programs}")
     total = count_lines(programs)
-    cache, sandbox = _open_sandbox(workers, cache_dir, no_cache, isolation, allow_no_isolation)
-    with cache, sandbox, _progress(console) as bar:
+    cluster = _executor(executor)
+    cache, sandbox = _open_sandbox(workers, cache_dir, no_cache, isolation, allow_no_isolation, cluster)
+    with contextlib.ExitStack() as stack:
+        if cluster is not None:
+            stack.enter_context(cluster)
+        stack.enter_context(cache)
+        stack.enter_context(sandbox)
+        bar = stack.enter_context(_progress(console))
         task = bar.add_task("exec", total=total, rate=0.0, passed=0)
         state = {"done": 0, "passed": 0}
 
@@ -98,5 +129,6 @@ def run_exec_command(
         ("from cache", str(report.cached)),
         ("skipped lines", str(len(report.bad_lines))),
         ("isolation", report.isolation),
+        *_where(cluster),
         ("time", f"{report.seconds:.1f} s ({rate:.1f} programs/s)"),
     ]))  # fmt: skip

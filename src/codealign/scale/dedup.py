@@ -1,10 +1,10 @@
 """Exact and MinHash near-dedup of JSONL rows on a Ray cluster, with the same kept rows as one machine.
 
 1. Reading tasks take byte ranges of the files (`ray.split_mb` each; a range owns the lines that start in it), parse
-   each row once, and return its place (offset, line) and exact digest to the driver: about 40 bytes a row. Their
-   MinHash signatures become LSH band rows (bucket key, row) that stay in the object store, split into partitions
-   by band.
-2. The driver decides exact duplicates (first copy in input order) and which rows take part in near-dedup.
+   each row once, and return its place (offset, line) to the driver: about 40 bytes a row. Its exact digest and
+   its MinHash signature's LSH band rows (bucket key, row) stay in the object store, split into partitions.
+2. Exact tasks each take one partition of the digests and name every later copy of a digest a duplicate of its
+   first copy in input order; the other rows take part in near-dedup.
 3. Grouping tasks each take one partition from every reading task, drop rows that are not taking part, and find the
    candidate pairs of each of their bands exactly as `NearDedupIndex` does; the pairs are split again by hash.
 4. Checking tasks each take one share of the pairs, drop repeats, and compute the exact Jaccard of each pair by
@@ -28,6 +28,8 @@ from codealign.curate.dedup_rows import EXACT, KEEP, NEAR, NO_TEXT, Scan, text_p
 
 # a band row: bucket key, band, reading task, row within that task
 BAND_ROW = np.dtype([("key", "<u8"), ("band", "<u2"), ("part", "<u4"), ("row", "<u4")])
+# an exact-dedup row: the 128-bit digest of the text, reading task, row within that task
+DIGEST_ROW = np.dtype([("hi", "<u8"), ("lo", "<u8"), ("part", "<u4"), ("row", "<u4")])
 _PAIR_SHARES = 64  # pair codes are split by hash into this many shares before checking (capped by partitions)
 
 
@@ -42,7 +44,6 @@ class RangeResult:
     end: list[int] = field(default_factory=list)
     status: bytearray = field(default_factory=bytearray)
     notes: dict[int, str] = field(default_factory=dict)  # row -> reason, with {line} for its line number
-    digests: list[bytes] = field(default_factory=list)  # exact key of each row with text (b"" otherwise)
     bad: list[tuple[int, str]] = field(default_factory=list)
     not_utf8: int = 0
     first_keys: list[str] | None = None
@@ -79,8 +80,8 @@ def byte_ranges(files: Sequence[Path], split_bytes: int) -> list[tuple[int, int,
 
 
 def read_range(path: str, part: int, start: int, end: int, params: LSHParams, partitions: int,
-               signatures: bool) -> tuple[Any, ...]:  # fmt: skip
-    """A reading task: (RangeResult, band rows of partition 0, ..., band rows of partition P-1)."""
+               signatures: bool, digests: bool) -> tuple[Any, ...]:  # fmt: skip
+    """A reading task: (RangeResult, [band rows of partitions 0..P-1], [digest rows of partitions 0..P-1])."""
     import ray
 
     from codealign.curate.dedup import exact_key
@@ -89,6 +90,7 @@ def read_range(path: str, part: int, start: int, end: int, params: LSHParams, pa
     res = RangeResult(node=ray.get_runtime_context().get_node_id())
     texts: list[bytes] = []
     text_rows: list[int] = []
+    keys: list[bytes] = []
     for line in scan_lines(path, start, end):
         res.lines = line.lineno
         if line.raw is None:
@@ -112,17 +114,44 @@ def read_range(path: str, part: int, start: int, end: int, params: LSHParams, pa
         if problem is not None:
             res.status.append(NO_TEXT)
             res.notes[r] = problem.replace("line -1", "line {line}")
-            res.digests.append(b"")
             continue
         raw = text.encode("utf-8", "surrogatepass")
         res.status.append(KEEP)
-        res.digests.append(exact_key(raw))
+        text_rows.append(r)
+        if digests:
+            keys.append(exact_key(raw))
         if signatures:
             texts.append(raw)
-            text_rows.append(r)
-    if not signatures:
-        return (res,)
-    return (res, *band_rows(texts, np.asarray(text_rows, dtype=np.uint32), part, params, partitions))
+    rows = np.asarray(text_rows, dtype=np.uint32)
+    out: list[Any] = [res]
+    if signatures:
+        out += band_rows(texts, rows, part, params, partitions)
+    if digests:
+        out += digest_rows(keys, rows, part, partitions)
+    return tuple(out)
+
+
+def digest_rows(keys: list[bytes], rows: np.ndarray, part: int, partitions: int) -> list[np.ndarray]:
+    """Each row's exact digest as DIGEST_ROW arrays, one per partition (by digest)."""
+    pairs = np.frombuffer(b"".join(keys), dtype="<u8").reshape(-1, 2) if keys else np.empty((0, 2), dtype="<u8")
+    out = np.empty(len(rows), dtype=DIGEST_ROW)
+    out["hi"], out["lo"], out["part"], out["row"] = pairs[:, 0], pairs[:, 1], part, rows
+    share = out["hi"] % np.uint64(partitions)
+    return [out[share == p] for p in range(partitions)]
+
+
+def exact_groups(base: np.ndarray, *parts: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
+    """An exact task: (node, later copies, the first copy of each) among one partition of the digests."""
+    import ray
+
+    rows = np.concatenate(parts) if parts else np.empty(0, dtype=DIGEST_ROW)
+    doc = base[rows["part"]] + rows["row"].astype(np.int64)
+    order = np.lexsort((doc, rows["lo"], rows["hi"]))
+    hi, lo, doc = rows["hi"][order], rows["lo"][order], doc[order]
+    first = np.ones(len(doc), dtype=bool)
+    first[1:] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
+    keeper = doc[np.maximum.accumulate(np.where(first, np.arange(len(doc)), 0))]
+    return ray.get_runtime_context().get_node_id(), doc[~first], keeper[~first]
 
 
 def band_rows(texts: list[bytes], rows: np.ndarray, part: int, params: LSHParams, partitions: int) -> list[np.ndarray]:
@@ -209,43 +238,61 @@ def _mix(codes: np.ndarray) -> np.ndarray:
 class ClusterLSH:
     """The reading pass and the near-dedup passes above, for one set of JSONL files."""
 
-    def __init__(self, executor: Any, files: Sequence[Path], params: LSHParams, signatures: bool = True) -> None:
+    def __init__(self, executor: Any, files: Sequence[Path], params: LSHParams, signatures: bool = True,
+                 digests: bool = True) -> None:  # fmt: skip
         self.ex = executor
         self.files = [Path(f) for f in files]
         self.params = params
         self.signatures = signatures
+        self.digests = digests
         bands, _ = params.banding()
         self.partitions = executor.options.partitions or max(1, (bands + 3) // 4)
         self.ranges = byte_ranges(self.files, max(1, int(executor.options.split_mb * 1e6)))
         self._band_refs: list[list[Any]] = []
+        self._digest_refs: list[list[Any]] = []
+        self._base: Any = None
 
     def read(self, on_range: Callable[[RangeResult], None] | None = None) -> list[RangeResult]:
-        """Run the reading tasks; range results in file order, band rows left in the object store."""
-        returns = 1 + (self.partitions if self.signatures else 0)
+        """Run the reading tasks; range results in file order, band and digest rows left in the object store."""
+        bands = self.partitions if self.signatures else 0
+        returns = 1 + bands + (self.partitions if self.digests else 0)
         task = self.ex.remote(read_range, num_returns=returns)
-        refs = [task.remote(str(self.files[f]), part, start, end, self.params, self.partitions, self.signatures)
-                for part, (f, start, end) in enumerate(self.ranges)]  # fmt: skip
+        refs = [task.remote(str(self.files[f]), part, start, end, self.params, self.partitions, self.signatures,
+                            self.digests) for part, (f, start, end) in enumerate(self.ranges)]  # fmt: skip
         results = []
         for part_refs in refs:
             part_refs = part_refs if isinstance(part_refs, list) else [part_refs]
             res = self.ex.get(part_refs[0])
             self.ex.count([res.node])
             results.append(res)
-            self._band_refs.append(part_refs[1:])
+            self._band_refs.append(part_refs[1 : 1 + bands])
+            self._digest_refs.append(part_refs[1 + bands :])
             if on_range is not None:
                 on_range(res)
+        counts = [len(r.status) for r in results]
+        self._base = self.ex.ray.put(np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64))
         return results
 
-    def verified_pairs(self, counts: Sequence[int], alive: np.ndarray, where: dict[str, np.ndarray]
-                       ) -> tuple[int, np.ndarray]:  # fmt: skip
+    def exact_duplicates(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row, the row it is an exact copy of) for every later copy, rows numbered globally in range order."""
+        task = self.ex.remote(exact_groups)
+        refs = [task.remote(self._base, *[parts[p] for parts in self._digest_refs]) for p in range(self.partitions)]
+        self._digest_refs = []
+        dups, keepers = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+        for node, dup, keeper in self.ex.get(refs):
+            self.ex.count([node])
+            dups.append(dup)
+            keepers.append(keeper)
+        return np.concatenate(dups), np.concatenate(keepers)
+
+    def verified_pairs(self, alive: np.ndarray, where: dict[str, np.ndarray]) -> tuple[int, np.ndarray]:
         """(distinct candidate pairs, verified pairs) among the rows where `alive` is True.
 
-        `counts[k]` is the number of rows reading task k returned (rows are numbered globally in range order);
-        `where` holds each row's file index, offset and end, for reading rows back.
+        Rows are numbered globally in range order; `where` holds each row's file index, offset and end, for reading
+        rows back.
         """
         ray = self.ex.ray
-        base = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-        base_ref, alive_ref, where_ref = ray.put(base), ray.put(alive), ray.put(where)
+        base_ref, alive_ref, where_ref = self._base, ray.put(alive), ray.put(where)
         shares = max(1, min(_PAIR_SHARES, self.partitions))
         group = self.ex.remote(group_buckets, num_returns=1 + shares)
         grouped = []
@@ -287,13 +334,10 @@ def cluster_scan(files: list[Path], field: str, threshold: float, num_perm: int,
         lsh = ClusterLSH(ex, files, params, signatures=not exact_only)
         scan = ClusterScan(files, field)
         t = scan.table
-        first: dict[bytes, int] = {}
-        counts: list[int] = []
         lines_before = {f: 0 for f in range(len(files))}
         for (f, _, _), res in zip(lsh.ranges, lsh.read(), strict=True):
             before = lines_before[f]
             lines_before[f] += res.lines
-            counts.append(len(res.status))
             for lineno, reason in res.bad:
                 scan.bad.append(BadLine(str(files[f]), before + lineno, reason))
             scan.not_utf8 += res.not_utf8
@@ -304,23 +348,20 @@ def cluster_scan(files: list[Path], field: str, threshold: float, num_perm: int,
                 r = t.add(f, res.offset[k], res.end[k], lineno, res.status[k])
                 if res.status[k] == NO_TEXT:
                     t.note[r] = res.notes[k].format(line=lineno)
-                    continue
-                scan.seen_field = True
-                j = first.get(res.digests[k])
-                if j is None:
-                    first[res.digests[k]] = r
-                    scan.near_rows.append(r)
                 else:
-                    t.status[r], t.of[r] = EXACT, j
+                    scan.seen_field = True
             if on_rows is not None:
                 on_rows(len(res.status))
+        dup, first = lsh.exact_duplicates()
+        for r, j in zip(dup.tolist(), first.tolist(), strict=True):
+            t.status[r], t.of[r] = EXACT, j
+        alive = np.frombuffer(bytes(t.status), dtype=np.uint8) == KEEP
+        scan.near_rows.extend(np.nonzero(alive)[0].tolist())
         if not exact_only and scan.seen_field:
             n = len(t)
-            alive = np.zeros(n, dtype=bool)
-            alive[np.asarray(scan.near_rows, dtype=np.int64)] = True
             where = {"file": np.asarray(t.file, dtype=np.uint32), "offset": np.asarray(t.offset, dtype=np.int64),
                      "end": np.asarray(t.end, dtype=np.int64)}  # fmt: skip
-            candidates, pairs = lsh.verified_pairs(counts, alive, where)
+            candidates, pairs = lsh.verified_pairs(alive, where)
             keep, keeper, clusters = keep_from_pairs(n, pairs.tolist())
             removed = np.nonzero(~keep)[0]
             for r in removed.tolist():
@@ -347,12 +388,10 @@ def near_dedup_file(executor: Any, path: Path, field: str, alive: Sequence[int],
     from codealign.curate.dedup import keep_from_pairs
 
     params = LSHParams(field, threshold, num_perm, ngram)
-    lsh = ClusterLSH(executor, [path], params)
-    counts: list[int] = []
+    lsh = ClusterLSH(executor, [path], params, digests=False)
     offset: list[int] = []
     end: list[int] = []
     for res in lsh.read():
-        counts.append(len(res.status))
         offset += res.offset
         end += res.end
     n = len(offset)
@@ -362,7 +401,7 @@ def near_dedup_file(executor: Any, path: Path, field: str, alive: Sequence[int],
              "end": np.asarray(end, dtype=np.int64)}  # fmt: skip
     if on_rows is not None:
         on_rows(len(alive))
-    candidates, pairs = lsh.verified_pairs(counts, wanted, where)
+    candidates, pairs = lsh.verified_pairs(wanted, where)
     keep, keeper, clusters = keep_from_pairs(n, pairs.tolist(), rank)
     idx = np.asarray(alive, dtype=np.int64)
     bands, rows = params.banding()

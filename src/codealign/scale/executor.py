@@ -148,28 +148,73 @@ class RayExecutor(Executor):
         fit = [n for n in alive if all(n.get("Resources", {}).get(k, 0) >= v for k, v in wanted.items())]
         return sorted(fit, key=lambda n: n["NodeID"])
 
-    def actors(self, cls: type, per_node: int = 1, args: tuple[Any, ...] = (), **options: Any) -> list[Any]:
-        """`per_node` actors of `cls` on every fitting node; one that dies is restarted (on another node if its
-        own is gone) and its calls retried."""
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-        actor_cls = self.ray.remote(cls)
-        opts: dict[str, Any] = {"max_restarts": -1, "max_task_retries": self.options.max_retries, "num_cpus": 0}
-        if self.options.resources:
-            opts["resources"] = dict(self.options.resources)
-        opts.update(options)
-        handles = []
-        for node in self.nodes():
-            strategy = NodeAffinitySchedulingStrategy(node["NodeID"], soft=True)
-            for _ in range(per_node):
-                handles.append(actor_cls.options(scheduling_strategy=strategy, **opts).remote(*args))
-        if not handles:
-            raise ClusterError(f"no alive Ray node has the resources {self.options.resources}")
-        return handles
+    def actors(self, cls: type, per_node: int = 1, args: tuple[Any, ...] = (), **options: Any) -> NodeActors:
+        """`per_node` actors of `cls` on every fitting node (see NodeActors)."""
+        return NodeActors(self, cls, per_node, args, options)
 
     def close(self) -> None:
         if self._started and self.ray.is_initialized():
             self.ray.shutdown()
+
+
+class NodeActors:
+    """Actors of one class pinned to nodes, `per_node` on each fitting node. An actor whose process dies is
+    restarted on its node by Ray; one whose node is gone is replaced, by `replace`, on the alive node that holds
+    the fewest of them."""
+
+    def __init__(self, ex: RayExecutor, cls: type, per_node: int, args: tuple[Any, ...], options: dict[str, Any]):
+        self.ex = ex
+        self.args = args
+        self._cls = ex.ray.remote(cls)
+        self.options: dict[str, Any] = {"max_restarts": 2, "max_task_retries": 0, "num_cpus": 0}
+        if ex.options.resources:
+            self.options["resources"] = dict(ex.options.resources)
+        self.options.update(options)
+        self.handles: list[Any] = []
+        self.node_of: dict[int, str] = {}
+        for node in ex.nodes():
+            for _ in range(per_node):
+                self.handles.append(self._start(node["NodeID"]))
+        if not self.handles:
+            raise ClusterError(f"no alive Ray node has the resources {ex.options.resources}")
+
+    def _start(self, node: str) -> Any:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        # Hard affinity: Ray's soft affinity may place several of them on one node.
+        strategy = NodeAffinitySchedulingStrategy(node, soft=False)
+        handle = self._cls.options(scheduling_strategy=strategy, **self.options).remote(*self.args)
+        self.node_of[id(handle)] = node
+        return handle
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self.handles))
+
+    def __len__(self) -> int:
+        return len(self.handles)
+
+    def replace(self, handle: Any) -> Any:
+        """A new actor in place of `handle` (whose node died), on an alive node; the old one is killed."""
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            self.ex.ray.kill(handle)
+        nodes = [n["NodeID"] for n in self.ex.nodes()]
+        if not nodes:
+            raise ClusterError("no alive Ray node is left to run on")
+        held = Counter(self.node_of.get(id(h)) for h in self.handles if h is not handle)
+        fresh = self._start(min(nodes, key=lambda n: (held[n], n)))
+        self.handles[self.handles.index(handle)] = fresh
+        self.node_of.pop(id(handle), None)
+        return fresh
+
+    def close(self) -> None:
+        import contextlib
+
+        for handle in self.handles:
+            with contextlib.suppress(Exception):
+                self.ex.ray.kill(handle)
+        self.handles = []
 
 
 def require_ray() -> Any:
