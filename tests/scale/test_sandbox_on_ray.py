@@ -23,10 +23,10 @@ KINDS = {
 
 
 def _programs(n: int) -> list[dict]:
-    kinds = list(KINDS)
+    kinds = [k for k in KINDS if k != "timeout"]
     rows = []
     for k in range(n):
-        kind = kinds[k % len(kinds)]
+        kind = "timeout" if k == 1 else kinds[k % len(kinds)]  # one program that waits out its timeout is enough
         code, tests = KINDS[kind]
         rows.append({"id": f"{kind}-{k}", "code": code.format(k=k), "tests": tests.format(k1=k + 1)})
     return rows

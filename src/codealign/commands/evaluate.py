@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from codealign.commands.exec import ALLOW_NO_ISOLATION, CACHE_DIR, ISOLATION, NO_CACHE, WORKERS
+from codealign.commands.exec import (
+    ALLOW_NO_ISOLATION,
+    CACHE_DIR,
+    EXECUTOR,
+    ISOLATION,
+    NO_CACHE,
+    RAY_ADDRESS,
+    RAY_OPTION,
+    WORKERS,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -56,9 +65,15 @@ def register(app: typer.Typer) -> None:
         no_cache: bool = NO_CACHE,
         isolation: str = ISOLATION,
         allow_no_isolation: bool = ALLOW_NO_ISOLATION,
+        executor: str = EXECUTOR,
+        ray_address: str | None = RAY_ADDRESS,
+        ray_option: list[str] | None = RAY_OPTION,
     ) -> None:
         """Evaluate a model on a benchmark (or score existing samples) and print pass@k as JSON."""
         from codealign.errors import ConfigError
+        from codealign.scale.config import executor_from_flags
+
+        where = executor_from_flags(executor, ray_address, ray_option)
 
         if mode is not None and mode not in ("completion", "chat"):
             raise ConfigError(f"--mode must be completion or chat, got {mode!r}")
@@ -68,7 +83,7 @@ def register(app: typer.Typer) -> None:
             from codealign.evaluate.ui import run_samples_command
 
             run_samples_command(benchmark, data, samples, k or "1,10,100", output, workers, timeout, memory_mb, cache_dir,
-                                no_cache, isolation, allow_no_isolation)  # fmt: skip
+                                no_cache, isolation, allow_no_isolation, where)  # fmt: skip
             return
         from codealign.evaluate.ui import run_model_command
 
@@ -76,5 +91,5 @@ def register(app: typer.Typer) -> None:
             benchmark=benchmark, model=model, base_url=base_url, backend=backend, mode=mode, n=n,
             temperature=temperature, max_tokens=max_tokens, k=k, output=output, data=data, train_data=train_data,
             workers=workers, timeout=timeout, memory_mb=memory_mb, cache_dir=cache_dir, no_cache=no_cache,
-            isolation=isolation, allow_no_isolation=allow_no_isolation,
+            isolation=isolation, allow_no_isolation=allow_no_isolation, executor=where,
         ))  # fmt: skip

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from codealign.errors import ConfigError
-from codealign.sandbox.ui import _console, _limits, _open_sandbox, _progress, _summary
+from codealign.sandbox.ui import _console, _executor, _limits, _open_sandbox, _progress, _summary, _where
 
 
 def backend_config(model: str | None, base_url: str | None, backend_file: Path | None, mode: str | None) -> Any:
@@ -58,14 +58,12 @@ def default_output(bench_label: str, model: str, mode: str) -> Path:
 
 def run_model_command(opts: dict[str, Any]) -> None:
     """`codealign evaluate --model ...`: generate, execute, write rows + summary + report, print pass@k."""
-    from codealign.cache import open_cache
     from codealign.evaluate.base import get_benchmark
     from codealign.evaluate.job import EvalSettings, check_mode, evaluate_model
     from codealign.evaluate.passk import parse_ks
     from codealign.evaluate.report import render
-    from codealign.llm import load_backend
     from codealign.records import write_jsonl
-    from codealign.sandbox import Sandbox
+    from codealign.scale.executor import open_backend
 
     console = _console()
     config = backend_config(opts["model"], opts["base_url"], opts["backend"], opts["mode"])
@@ -85,12 +83,15 @@ def run_model_command(opts: dict[str, Any]) -> None:
 
         with console.status("checking the training data for benchmark tasks"):
             overlap = train_overlap(bench, opts["train_data"])
-    cache = open_cache(opts["cache_dir"], enabled=not opts["no_cache"])
     total = len(tasks) * settings.n
-    with cache:
-        sandbox = Sandbox(workers=opts["workers"] or os.cpu_count() or 1, cache=cache, isolation_mode=opts["isolation"],
-                          allow_no_isolation=opts["allow_no_isolation"])  # fmt: skip
-        backend = load_backend(config, cache)
+    cluster = _executor(opts.get("executor"))
+    cache, sandbox = _open_sandbox(opts["workers"], opts["cache_dir"], opts["no_cache"], opts["isolation"],
+                                   opts["allow_no_isolation"], cluster)  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        if cluster is not None:
+            stack.enter_context(cluster)
+        stack.enter_context(cache)
+        backend = open_backend(config, cache, cluster)
         with sandbox, backend, _progress(console) as bar:
             gen = bar.add_task("generate", total=total, rate=0.0, passed="-")
             run = bar.add_task("execute", total=total, rate=0.0, passed=0)
@@ -154,7 +155,7 @@ def _print_summary(console: Any, result: Any, output: Path, summary_path: Path, 
 def run_samples_command(
     benchmark: str, data: Path | None, samples: Path, k: str, output: Path | None, workers: int,
     timeout: float | None, memory_mb: int, cache_dir: Path | None, no_cache: bool, isolation: str,
-    allow_no_isolation: bool,
+    allow_no_isolation: bool, executor: Any = None,
 ) -> None:  # fmt: skip
     """`codealign evaluate --samples FILE`: score samples written by something else."""
     from codealign.evaluate.base import get_benchmark
@@ -172,8 +173,14 @@ def run_samples_command(
     if output is None:
         output = samples.with_name(samples.name.removesuffix(".jsonl") + "_results.jsonl")
     total = count_lines(samples)
-    cache, sandbox = _open_sandbox(workers, cache_dir, no_cache, isolation, allow_no_isolation)
-    with cache, sandbox, _progress(console) as bar:
+    cluster = _executor(executor)
+    cache, sandbox = _open_sandbox(workers, cache_dir, no_cache, isolation, allow_no_isolation, cluster)
+    with contextlib.ExitStack() as stack:
+        if cluster is not None:
+            stack.enter_context(cluster)
+        stack.enter_context(cache)
+        stack.enter_context(sandbox)
+        bar = stack.enter_context(_progress(console))
         task = bar.add_task(bench.label, total=total, rate=0.0, passed=0)
         state = {"done": 0, "passed": 0}
 
@@ -194,6 +201,7 @@ def run_samples_command(
         ("samples", str(report.samples)),
         ("skipped lines", str(len(report.bad_lines))),
         ("isolation", report.isolation),
+        *_where(cluster),
         ("time", f"{report.seconds:.1f} s"),
         ("results", str(output)),
     ]

@@ -254,6 +254,19 @@ def make_executor(config: ExecutorConfig | None = None, workers: int = 1) -> Exe
     return RayExecutor(config.ray)
 
 
+def open_backend(config: Any, cache: Any, executor: Any = None) -> Any:
+    """The backend of `config`: in this process, or with a RayExecutor held by actors on the cluster."""
+    if executor is None or executor.kind == "local":
+        from codealign.llm import load_backend
+
+        return load_backend(config, cache)
+    from codealign.llm import load_backend
+    from codealign.scale.llm import RayBackend
+
+    load_backend(config, None).close()  # the same checks (type, extra, options) before any actor starts
+    return RayBackend(config, cache, executor)
+
+
 _CURRENT_INIT = {"digest": ""}
 
 
