@@ -52,7 +52,7 @@ def test_every_step_and_reason_is_shown_with_the_models_text(demo_run):
     shown = [r for r in failed if escape(samples[r["sample"]]["data"]["response"][:60]) in html]
     assert shown and all(escape(r["outcome"]["error"][:50]) in html for r in shown)
     # Selection's rejects: the sample whose tests were trivial is shown with its text.
-    trivial = [r for r in rows(demo_run / "rejects" / "select.jsonl") if r["reason"] == "trivial_tests"]
+    trivial = [r for r in rows(demo_run / "rejects" / "select.jsonl") if r["reason"] == "asserts_cannot_fail"]
     assert trivial and escape(samples[trivial[0]["sample"]]["data"]["response"][:60]) in html
     # Files written by codealign follow the umask like any other tool's output.
     import os

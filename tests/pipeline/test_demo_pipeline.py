@@ -71,7 +71,7 @@ def test_funnel_is_exactly_what_the_model_wrote(scripted_server, tmp_path, mode)
     selection = funnel["selection"]
     assert selection["format"]["by_reason"] == dict(not_run)
     assert selection["passing"]["by_reason"] == {s: c for s, c in statuses.items() if s != "passed"}
-    assert selection["test_quality"]["by_reason"] == {"trivial_tests": kinds["trivial_tests"]}
+    assert selection["test_quality"]["by_reason"] == {"asserts_cannot_fail": kinds["trivial_tests"]}
     assert selection["one_per_instruction"]["out"] == 6  # every task got at least one correct response
     assert selection["too_long"]["by_reason"] == {"too_long": 1}  # the invoice task runs to 280 words
     assert selection["diversity"]["by_reason"] == {"duplicate_names": 1}  # two tasks both ask for moving_average

@@ -16,6 +16,8 @@ def test_exec_writes_outcomes_and_skips_bad_lines(tmp_path):
         json.dumps({"id": "bad", "code": "def f(x):\n    return x\n", "tests": "assert f(2) == 4\n"}),
         json.dumps({"id": "nocode", "tests": "assert True"}),
         json.dumps({"id": "slow", "code": "import time\ntime.sleep(30)\n", "timeout": 1}),
+        json.dumps({"id": "counted", "code": "def f(x):\n    return x\n", "tests": "for i in range(3):\n    assert f(i) == i\n",
+                    "checks": ["asserts"]}),
     ]
     programs.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out.jsonl"
@@ -26,7 +28,10 @@ def test_exec_writes_outcomes_and_skips_bad_lines(tmp_path):
         "good": "passed",
         "bad": "failed",
         "slow": "timeout",
+        "counted": "passed",
     }
+    assert rows["counted"]["checks"] == {"asserts": [{"line": 2, "col": 4, "runs": 3, "failures": 0, "non_bool": 0}]}
+    assert "checks" not in rows["good"]
     assert set(rows["good"]) >= {"id", "outcome", "exit_code", "duration", "stdout", "stderr"}
     assert "error" not in rows["good"] and "f(2) == 4" in rows["bad"]["error"]
     assert ":2:" in done.stderr and ":4:" in done.stderr  # bad lines named by number

@@ -234,7 +234,8 @@ class ExecuteStep(Step):
             if isinstance(program, ParseError):
                 row["reason"] = program.reason
             else:
-                program = program.model_copy(update={"id": sample.id, "limits": limits})
+                # Counting the asserts that run costs one call per assert and lets selection judge the tests.
+                program = program.model_copy(update={"id": sample.id, "limits": limits, "checks": ("asserts",)})
                 row["execution"] = ctx.sandbox.key(program)
                 programs.append(program)
             rows.append(row)

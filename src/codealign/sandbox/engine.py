@@ -25,7 +25,7 @@ from codealign.sandbox import isolation
 from codealign.sandbox.types import Outcome, Program, Status
 
 CACHE_NS = "exec"
-ENGINE_VERSION = 2  # bump when a change would turn a cached outcome into a different one
+ENGINE_VERSION = 3  # bump when a change would turn a cached outcome into a different one (3: checks)
 _HEADER = struct.Struct(">I")
 _READ_AHEAD = 256  # programs looked up in the cache together
 _FLUSH_EVERY = 128  # outcomes written to the cache together
@@ -223,7 +223,7 @@ class Sandbox:
         fields = {
             "engine": ENGINE_VERSION, "language": program.language, "runtime": runtime, "code": program.code,
             "tests": program.tests, "limits": program.limits.model_dump(exclude_none=True),
-            "isolation": self.isolation,
+            "isolation": self.isolation, "checks": sorted(program.checks),
         }  # fmt: skip
         compile_limits = self._compile_limits(runner, program.limits)
         if compile_limits is not None:
@@ -360,7 +360,7 @@ class Sandbox:
     def _dispatch(self, worker: _Worker, job: _Job) -> None:
         program = job.program
         request: dict[str, Any] = {"language": program.language, "code": program.code, "tests": program.tests,
-                                   "limits": program.limits.model_dump()}  # fmt: skip
+                                   "limits": program.limits.model_dump(), "checks": list(program.checks)}  # fmt: skip
         runner = self.runners[program.language]
         compile_limits = self._compile_limits(runner, program.limits)
         if compile_limits is not None:

@@ -15,7 +15,7 @@ from codealign.records import BadLine, iter_jsonl_numbered
 from codealign.sandbox.types import Limits, Outcome, Program
 
 _LIMIT_FIELDS = ("timeout", "memory_mb", "compile_timeout", "compile_memory_mb")
-_FIELDS = {"id", "language", "code", "tests", *_LIMIT_FIELDS}
+_FIELDS = {"id", "language", "code", "tests", "checks", *_LIMIT_FIELDS}
 
 
 @dataclass
@@ -55,6 +55,7 @@ def read_programs(path: Path, defaults: Limits, bad: list[BadLine]) -> Iterator[
                 code=row["code"],
                 tests=row.get("tests") or "",
                 limits=limits,
+                checks=tuple(row.get("checks") or ()),
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -82,6 +83,8 @@ def outcome_row(outcome: Outcome) -> dict[str, Any]:
         row["error_type"] = outcome.error_type
     if outcome.compile_duration is not None:
         row["compile_duration"] = outcome.compile_duration
+    if outcome.checks is not None:
+        row["checks"] = outcome.checks.model_dump(mode="json", exclude_none=True)
     if outcome.cached:
         row["cached"] = True
     return row

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Check = Literal["asserts", "coverage"]
 
 
 class Status(str, Enum):
@@ -42,6 +45,64 @@ class Program(BaseModel):
     code: str
     tests: str = ""
     limits: Limits = Limits()
+    checks: tuple[Check, ...] = Field((), description="what to measure while it runs (Python): asserts, coverage")
+
+
+class AssertSite(BaseModel):
+    """One `assert` statement or `assert*()` call statement of the tests, where it is and what it did when run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line: int
+    col: int
+    runs: int = 0  # times it was evaluated to the end (a test that raised inside is not a run)
+    failures: int = 0  # runs whose value was false (or whose assert*() call raised AssertionError)
+    non_bool: int = 0  # runs whose value was not a bool: a truthiness check of a number, a list, an object
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_row(cls, value: object) -> object:
+        # The sandbox reports each site as a compact [line, col, runs, failures, non_bool] row.
+        if isinstance(value, (list, tuple)):
+            return dict(zip(("line", "col", "runs", "failures", "non_bool"), value, strict=False))
+        return value
+
+
+class Coverage(BaseModel):
+    """How much of the program's own code the run executed: statement lines and branch outcomes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lines: int  # lines with code
+    lines_hit: int
+    branches: int  # outcomes of if/while/for tests: two each
+    branches_hit: int
+    missing_lines: tuple[int, ...] = ()
+
+    @property
+    def line_rate(self) -> float:
+        return self.lines_hit / self.lines if self.lines else 1.0
+
+    @property
+    def branch_rate(self) -> float:
+        return self.branches_hit / self.branches if self.branches else 1.0
+
+
+class Checks(BaseModel):
+    """What a program asked to measure while it ran; a part it did not ask for is None."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asserts: tuple[AssertSite, ...] | None = None
+    coverage: Coverage | None = None
+
+    @property
+    def asserts_run(self) -> int:
+        return sum(site.runs for site in self.asserts or ())
+
+    @property
+    def asserts_failed(self) -> int:
+        return sum(site.failures for site in self.asserts or ())
 
 
 class Outcome(BaseModel):
@@ -57,6 +118,7 @@ class Outcome(BaseModel):
     error_type: str | None = None  # e.g. "AssertionError"
     error: str | None = None  # the exception message, or what went wrong
     compile_duration: float | None = None  # seconds spent compiling; 0 when the build came from the store
+    checks: Checks | None = None  # what the program's `checks` measured, when it ran to a report
     cached: bool = False
 
     @property

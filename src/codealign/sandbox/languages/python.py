@@ -1,6 +1,12 @@
 """Python: the program and its tests run in the forked child's own interpreter, so a program costs one fork.
 
 Standard library only at module level: the worker loads this file by path inside the sandbox.
+
+A program may ask for checks, measured while it runs and reported with its outcome:
+  asserts   every `assert` statement and `assert*()` call statement of the tests is rewritten (same lines, same
+            behaviour) to count how often it ran, how often it failed, and how often the value it tested was not a
+            bool (a truthiness check of a number, a list, an object); one call per assert run
+  coverage  lines and branches of the program's own code executed by the whole run (see `_Coverage`)
 """
 
 from __future__ import annotations
@@ -17,8 +23,13 @@ _PRELOAD = (
     "abc", "array", "bisect", "cmath", "collections", "contextlib", "copy", "dataclasses", "datetime", "decimal",
     "enum", "fractions", "functools", "hashlib", "heapq", "io", "itertools", "json", "math", "numbers", "operator",
     "pathlib", "re", "string", "struct", "textwrap", "time", "traceback", "types", "typing", "unittest",
-    "linecache",
+    "linecache", "ast",
 )  # fmt: skip
+_MAX_SITES = 4096  # assert sites instrumented per program; more would only bloat the report
+_HOOK = "__codealign_assert__"
+_FAIL_HOOK = "__codealign_assert_failed__"
+_PASS_HOOK = "__codealign_assert_passed__"
+_ASSERTION = "__codealign_assertion_error__"
 
 
 class PythonRunner:
@@ -84,6 +95,90 @@ def _finish(token_fd: int, report: dict, passed: bool) -> None:
     os._exit(0 if passed else 1)
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Checks
+
+
+def _assert_call(func: object) -> bool:
+    import ast
+
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name.startswith("assert") and not name.startswith("assertion")
+
+
+def _instrument_asserts(tests: str, sites: list) -> object:
+    """The tests' syntax tree with every assert site counting into `sites` ([line, col, runs, failures, non_bool])."""
+    import ast
+
+    tree = ast.parse(tests, "<tests>")
+
+    def name(ident: str) -> ast.Name:
+        return ast.Name(ident, ast.Load())
+
+    class Rewrite(ast.NodeTransformer):
+        def visit_Assert(self, node: ast.Assert) -> ast.AST:
+            if len(sites) >= _MAX_SITES:
+                return node
+            sites.append([node.lineno, node.col_offset, 0, 0, 0])
+            # `assert T, M` -> `assert hook(k, T), M`: the hook counts and returns bool(T), evaluated once.
+            node.test = ast.copy_location(ast.Call(name(_HOOK), [ast.Constant(len(sites) - 1), node.test], []), node.test)
+            return node
+
+        def visit_Expr(self, node: ast.Expr) -> ast.AST:
+            call = node.value
+            if isinstance(call, ast.Call) and _assert_call(call.func):  # self.assertEqual(a, b)
+                return self.counted(node)
+            return node  # an expression holds no statements: nothing below to rewrite
+
+        def visit_With(self, node: ast.With) -> ast.AST:
+            self.generic_visit(node)
+            first = node.items[0].context_expr
+            if isinstance(first, ast.Call) and _assert_call(first.func):  # with self.assertRaises(E): ...
+                return self.counted(node)
+            return node
+
+        def counted(self, node: ast.stmt) -> ast.stmt:
+            """try: <node>; except AssertionError: count a failure, re-raise; else: count a run."""
+            if len(sites) >= _MAX_SITES:
+                return node
+            sites.append([node.lineno, node.col_offset, 0, 0, 0])
+            k = ast.Constant(len(sites) - 1)
+            fail = [ast.Expr(ast.Call(name(_FAIL_HOOK), [k], [])), ast.Raise()]
+            counted = ast.Try(
+                body=[node],
+                handlers=[ast.ExceptHandler(name(_ASSERTION), None, fail)],
+                orelse=[ast.Expr(ast.Call(name(_PASS_HOOK), [k], []))],
+                finalbody=[],
+            )
+            return ast.copy_location(counted, node)
+
+    return ast.fix_missing_locations(Rewrite().visit(tree))
+
+
+def _install_assert_hooks(builtins: object, sites: list) -> None:
+    def hook(k: int, value: object) -> bool:
+        site = sites[k]
+        site[2] += 1
+        if type(value).__name__ not in ("bool", "bool_"):  # numpy's bool_ is a bool too
+            site[4] += 1
+        ok = bool(value)
+        if not ok:
+            site[3] += 1
+        return ok
+
+    def failed(k: int) -> None:
+        sites[k][2] += 1
+        sites[k][3] += 1
+
+    def passed(k: int) -> None:
+        sites[k][2] += 1
+
+    setattr(builtins, _HOOK, hook)
+    setattr(builtins, _FAIL_HOOK, failed)
+    setattr(builtins, _PASS_HOOK, passed)
+    setattr(builtins, _ASSERTION, AssertionError)
+
+
 def execute(request: dict, token_fd: int, nonce: str) -> None:
     import builtins
     import linecache
@@ -98,12 +193,24 @@ def execute(request: dict, token_fd: int, nonce: str) -> None:
     for name, text in (("<program>", code), ("<tests>", tests)):
         linecache.cache[name] = (len(text), None, text.splitlines(True), name)
 
+    wanted = request.get("checks") or ()
+    sites: list | None = [] if "asserts" in wanted else None
+
     def report(status: str, **fields: object) -> dict:
-        return {"nonce": nonce, "status": status, **fields}
+        out = {"nonce": nonce, "status": status, **fields}
+        if wanted:
+            measured: dict = {}
+            if sites is not None:
+                measured["asserts"] = sites
+            out["checks"] = measured
+        return out
 
     try:
         program = compile(code, "<program>", "exec", dont_inherit=True)
-        checks = compile(tests, "<tests>", "exec", dont_inherit=True) if tests.strip() else None
+        test_code = None
+        if tests.strip():
+            source = _instrument_asserts(tests, sites) if sites is not None else tests
+            test_code = compile(source, "<tests>", "exec", dont_inherit=True)
     except MemoryError:
         _finish(
             token_fd, report("memory", error_type="MemoryError", error="out of memory while compiling"), False
@@ -116,13 +223,15 @@ def execute(request: dict, token_fd: int, nonce: str) -> None:
     main = types.ModuleType("__main__")
     main.__builtins__ = builtins  # type: ignore[attr-defined]
     sys.modules["__main__"] = main
+    if sites is not None:
+        _install_assert_hooks(builtins, sites)
     namespace = main.__dict__
     phase = "program"
     try:
         exec(program, namespace)
-        if checks is not None:
+        if test_code is not None:
             phase = "tests"
-            exec(checks, namespace)
+            exec(test_code, namespace)
     except SystemExit as exc:
         status = exc.code
         ok = status is None or (type(status) in (int, bool) and status == 0)
@@ -130,7 +239,7 @@ def execute(request: dict, token_fd: int, nonce: str) -> None:
         # code under test, skips whatever asserts were left.
         frames = traceback.extract_tb(exc.__traceback__)
         by_unittest = any(f.filename.endswith(os.path.join("unittest", "main.py")) for f in frames)
-        finished = phase == "tests" and by_unittest or checks is None and phase == "program"
+        finished = phase == "tests" and by_unittest or test_code is None and phase == "program"
         if ok and finished:
             _finish(token_fd, report("passed"), True)
         shown = status if type(status) in (int, bool, str) or status is None else type(status).__name__

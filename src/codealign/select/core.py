@@ -1,28 +1,8 @@
-"""Selection: from executed samples to one validated example per instruction, plus DPO preference pairs.
-
-`select(items, options)` takes an (instruction, sample, outcome) triple for *every* sample the response stage
-produced. A sample that was not executed (its `program()` was a ParseError, so the runner skipped it) comes with
-`outcome=None`; selection re-derives the reason and counts it under "format". Filters run in this order, each
-counted with its reasons, and every removed record lands in `rejected` with a short reason:
-
-  format            exactly one response/tests split (checked by the parser), code on both sides, an assert in the
-                    tests, tests that run something, no placeholder code ("your code here", TODO, stub bodies)
-  passing           the program passed in the sandbox (reasons: the outcome status, or "not_executed")
-  test_quality      at least one assertion that can run reads a value computed from the solution
-                    ("trivial_tests"; see codealign.synth.testgate)
-  one_per_instruction  shuffle (fixed seed), then the first passing sample per instruction; exact duplicates
-                    of an instruction's or a response's text (whitespace ignored) are dropped too
-  too_long          instructions over `max_instruction_words` words
-  diversity         one example per set of defined function/class names ("duplicate_names"); an entry point
-                    called `main` is not counted, or every program would share one set
-  near_dedup:*      MinHash near-dedup of instructions, responses (without tests) and code skeletons
-  decontamination   n-gram and substring matches against the shipped benchmarks ("contaminated:<benchmark>")
-"""
+"""Selection itself: the per-sample filters, one per instruction, the text filters and the funnel counts."""
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,14 +13,13 @@ from codealign.config import StrictModel
 from codealign.evaluate.benchmarks import available as shipped_benchmarks
 from codealign.records import Record
 from codealign.sandbox.types import Outcome, Status
+from codealign.select.gates import test_quality_reason
+from codealign.select.items import FAILING, Item, squash
+from codealign.select.pairs import FailingPairs
 from codealign.synth import code as codeutil
 from codealign.synth.code import format_reason
-from codealign.synth.testgate import weak_tests
 
-Item = tuple[Record, Record, "Outcome | None"]
 DedupField = Literal["instruction", "response", "skeleton"]
-# Executed and wrong: what a DPO "rejected" answer may be. Sandbox errors are never the program's fault.
-FAILING = (Status.FAILED, Status.TIMEOUT, Status.MEMORY, Status.SYNTAX, Status.CRASHED)
 
 
 class SelectionOptions(StrictModel):
@@ -85,15 +64,6 @@ def _passing_reason(outcome: Outcome | None) -> str | None:
     if outcome is None:
         return "not_executed"
     return None if outcome.status is Status.PASSED else outcome.status.value
-
-
-def _quality_reason(sample: Record) -> str | None:
-    code, tests = codeutil.program_parts(sample.data["solution"], sample.data["tests"])
-    return "trivial_tests" if weak_tests(code, tests) else None
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -143,7 +113,7 @@ def _one_per_instruction() -> Callable[[Item], str | None]:
         instruction, sample, _ = item
         if instruction.id in seen_ids:
             return "other_sample_kept"
-        text_key, response_key = _squash(instruction.data["instruction"]), _squash(sample.data["solution"])
+        text_key, response_key = squash(instruction.data["instruction"]), squash(sample.data["solution"])
         if text_key in seen_instructions:
             return "duplicate_instruction"
         if response_key in seen_responses:
@@ -193,48 +163,6 @@ def _near_dedup_mask(texts: list[str], options: SelectionOptions) -> list[bool]:
     return mask
 
 
-class _Failures:
-    """Per instruction, the best DPO "rejected" candidates, one per distinct solution, at most two.
-
-    Two, so that one remains when the other has the same solution as the kept response. Memory is O(instructions).
-    """
-
-    def __init__(self) -> None:
-        self.best: dict[str, list[tuple[tuple[Any, ...], str, Record, Outcome]]] = {}
-
-    def add(self, instruction: Record, sample: Record, outcome: Outcome) -> None:
-        # A plain failure before a timeout/crash, then the lowest sample index, then the id: deterministic.
-        key = (outcome.status is not Status.FAILED, sample.data.get("sample_index", 0), sample.id)
-        squashed = _squash(sample.data["solution"])
-        current = self.best.get(instruction.id, [])
-        same = [c for c in current if c[1] == squashed]
-        if same and same[0][0] <= key:
-            return
-        others = [c for c in current if c[1] != squashed]
-        self.best[instruction.id] = sorted([*others, (key, squashed, sample, outcome)], key=lambda c: c[0])[:2]
-
-    def pairs(self, kept: list[Item]) -> list[dict[str, Any]]:
-        rows = []
-        for instruction, chosen, _ in kept:
-            chosen_key = _squash(chosen.data["solution"])
-            candidates = [c for c in self.best.get(instruction.id, []) if c[1] != chosen_key]
-            if not candidates:
-                continue
-            _, _, rejected, outcome = candidates[0]
-            rows.append(
-                {
-                    "prompt": instruction.data["instruction"],
-                    "chosen": chosen.data["solution"],
-                    "rejected": rejected.data["solution"],
-                    "instruction_id": instruction.id,
-                    "chosen_id": chosen.id,
-                    "rejected_id": rejected.id,
-                    "rejected_status": outcome.status.value,
-                }
-            )
-        return rows
-
-
 class _PassRates:
     """Samples, executed samples and passing samples by instruction category and difficulty."""
 
@@ -279,7 +207,7 @@ def select(
     options = options or SelectionOptions()
     funnel = _Funnel(on_reject)
     rates = _PassRates()
-    failures = _Failures()
+    failures = FailingPairs()
     survivors: list[Item] = []
     n_format = n_passing = n_quality = 0
     for item in items:
@@ -302,7 +230,7 @@ def select(
             continue
         n_quality += 1
         if options.test_quality_gate:
-            reason = _quality_reason(sample)
+            reason = test_quality_reason(sample, outcome)
             if reason:
                 funnel.reject("test_quality", sample, reason)
                 continue
