@@ -116,6 +116,8 @@ def test_train_data_overlap_names_the_tasks_in_the_training_set(tmp_path):
 
 
 def test_samples_run_in_the_sandbox_while_the_model_is_still_answering(tmp_path):
+    import threading
+
     from codealign.cache import open_cache
     from codealign.evaluate.job import EvalSettings, evaluate_model
     from codealign.llm import BackendConfig, load_backend
@@ -124,17 +126,20 @@ def test_samples_run_in_the_sandbox_while_the_model_is_still_answering(tmp_path)
     tasks = tmp_path / "t.jsonl"
     tasks.write_text("".join(json.dumps({"task_id": f"t{i}", "prompt": f"def f{i}(x):\n",
                                          "tests": f"assert f{i}(1) == {i + 1}\n"}) + "\n" for i in range(12)))  # fmt: skip
+    executed = threading.Event()
+    held = []
 
     def answer(req, choice):
         i = int(req["prompt"].split("(")[0][5:])
+        if i == 11:
+            # The server holds the last answer until a sample has run; without streaming this would wait in vain.
+            held.append(executed.wait(timeout=120))
         return f"    return x + {i}\n" if i % 2 == 0 else "    return x\n"
 
-    asked_when_executed = []
-    with FakeOpenAI(model="m", responder=answer, delay=0.1) as server:
+    with FakeOpenAI(model="m", responder=answer) as server:
         config = BackendConfig(type="openai", model="m", base_url=server.base_url, max_in_flight=1)
         with open_cache() as cache, Sandbox(workers=1, cache=cache) as sandbox, load_backend(config, cache) as backend:
             result = evaluate_model(get_benchmark(f"jsonl:{tasks}"), backend, sandbox, EvalSettings(ks=(1,)),
-                                    on_executed=lambda s: asked_when_executed.append(len(server.posts)))  # fmt: skip
+                                    on_executed=lambda s: executed.set())  # fmt: skip
     assert result.pass_at_k == {"pass@1": 0.5}
-    # One request at a time: when the first sample had run, the model had not yet been asked for all the others.
-    assert asked_when_executed[0] < 12
+    assert held == [True]
