@@ -143,3 +143,39 @@ def test_samples_run_in_the_sandbox_while_the_model_is_still_answering(tmp_path)
                                     on_executed=lambda s: executed.set())  # fmt: skip
     assert result.pass_at_k == {"pass@1": 0.5}
     assert held == [True]
+
+
+def test_jsonl_tasks_in_other_languages_run_in_their_sandbox_runner(tmp_path):
+    import shutil
+
+    from codealign.sandbox import Sandbox
+
+    rows = [
+        {"task_id": "js", "language": "js", "prompt": "function inc(x) {\n",
+         "tests": "if (inc(1) !== 2) { throw new Error('inc(1) should be 2'); }\n"},
+        {"task_id": "cpp", "language": "c++", "prompt": "#include <cassert>\nint inc(int x) {\n",
+         "tests": "int main() { assert(inc(1) == 2); return 0; }\n"},
+    ]  # fmt: skip
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    bench = get_benchmark(f"jsonl:{tasks}")
+    js, cpp = bench.tasks()
+    assert (js.language, cpp.language) == ("javascript", "cpp")
+    answers = [
+        (js, "  return x + 1;\n}\n\nconsole.log(inc(1));\n", True),   # the stop sequence cuts the log line
+        (js, "  return x;\n}\n", False),
+        (cpp, "  return x + 1;\n}\n", True),
+        (cpp, "  return x - 1;\n}\n", False),
+    ]
+    available = [a for a in answers if shutil.which({"javascript": "node", "cpp": "g++"}[a[0].language])]
+    if not available:
+        pytest.skip("neither node nor g++ is installed")
+    limits = bench.limits(30.0, 4096)
+    with Sandbox(workers=2, languages=sorted({t.language for t, _, _ in available})) as sandbox:
+        programs = []
+        for i, (task, text, _) in enumerate(available):
+            stops = bench.stops(task)
+            cut = min([text.find(s) for s in stops if s in text] or [len(text)])
+            programs.append(bench.program(task, bench.from_completion(task, text[:cut]), limits, str(i)))
+        outcomes = sandbox.run_all(programs)
+    assert [o.passed for o in outcomes] == [right for _, _, right in available], [o.error for o in outcomes]

@@ -16,16 +16,18 @@ from codealign.errors import ConfigError, InputError
 from codealign.evaluate.base import Benchmark, Task
 from codealign.evaluate.suites import evalplus_data as ep
 
-# Completion-mode stops for languages other than Python (MultiPL-E's, roughly): a new top-level item ends the
-# function. A task's own `stop` field wins.
+# Completion-mode stops for languages other than Python: what starts after the function (a main, another
+# top-level item, a comment, a fence). They leave the function's own closing brace in place, since a task's tests run
+# after the program as they are. A task's own `stop` field wins (MultiPL-E-style tasks whose tests close the function
+# give `"stop": ["\\n}"]`).
 STOPS = {
-    "javascript": ("\nfunction ", "\n/*", "\n//", "\nconsole.log", "\n```"),
-    "typescript": ("\nfunction ", "\n/*", "\n//", "\nconsole.log", "\n```"),
-    "cpp": ("\n}\n", "\n```"),
-    "java": ("\n    }\n}", "\n```"),
-    "go": ("\nfunc ", "\n// ", "\n```"),
-    "rust": ("\n}\n", "\n```"),
-    "shell": ("\n}\n", "\n```"),
+    "javascript": ("\nfunction ", "\nconsole.log", "\n//", "\n/*", "\n```"),
+    "typescript": ("\nfunction ", "\nconsole.log", "\n//", "\n/*", "\n```"),
+    "cpp": ("\nint main", "\n#", "\n//", "\n/*", "\n```"),
+    "java": ("\n    public static void main", "\n```"),
+    "go": ("\nfunc main", "\nfunc Test", "\n//", "\n```"),
+    "rust": ("\nfn main", "\n#[", "\n//", "\n```"),
+    "shell": ("\n#", "\n```"),
 }
 
 
@@ -60,7 +62,7 @@ class JsonlTasks(Benchmark):
             if task_id in seen:
                 raise InputError(f"{self.path}: task_id {task_id!r} appears twice")
             seen.add(task_id)
-            language = str(row.get("language", "python")).lower()
+            language = _language(str(row.get("language", "python")).lower())
             stop = row.get("stop", row.get("stop_tokens"))
             tasks.append(Task(
                 task_id=task_id, prompt=prompt if isinstance(prompt, str) else "", tests=tests,
@@ -83,6 +85,13 @@ class JsonlTasks(Benchmark):
         if task.language == "python" and task.entry_point:
             return ep.script_tests(task.tests, task.entry_point)
         return task.tests if task.tests.endswith("\n") else task.tests + "\n"
+
+
+def _language(name: str) -> str:
+    """The sandbox's own name for a language or alias ("py" -> python, "js" -> javascript)."""
+    from codealign.registry import LANGUAGES
+
+    return LANGUAGES.entry(name).name if name in LANGUAGES else name
 
 
 def _guess_entry_point(prompt: str, tests: str, language: str) -> str:
