@@ -1,7 +1,7 @@
 # Two entry points for a fresh machine: `make demo` (the main job) and `make test` (the test suite).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= hf,serving,ray,dev
+EXTRAS ?= hf,serving,ray,dev,langs
 
 .PHONY: install system-deps test test-all demo lint bench clean
 

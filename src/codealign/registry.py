@@ -94,6 +94,7 @@ METHODS = Registry("methods")
 METRICS = Registry("metrics")
 FILTERS = Registry("filters")
 LANGUAGES = Registry("languages")
+SYNTAXES = Registry("syntaxes")
 BENCHMARKS = Registry("benchmarks")
 
 # Built-in entries. One line per component; keep each kind's block sorted.
@@ -141,6 +142,16 @@ FILTERS.register("no_system_modules", "codealign.curate.filters.no_system_module
 FILTERS.register("parses", "codealign.curate.filters.parses:Parses", summary="valid Python")
 FILTERS.register("pyright", "codealign.curate.filters.pyright:Pyright", summary="zero pyright errors (needs pyright)")
 FILTERS.register("returns_value", "codealign.curate.filters.returns_value:ReturnsValue", summary="has a return with a value")
+
+# --- syntaxes (codealign.curate: cutting files of a language into seed functions) ---
+SYNTAXES.register("cpp", "codealign.curate.syntax.cpp:CppSyntax", extra="langs", requires=("tree_sitter", "tree_sitter_cpp"), aliases=("c++", "cxx", "cc"), summary="C++ functions (tree-sitter)")
+SYNTAXES.register("go", "codealign.curate.syntax.go:GoSyntax", extra="langs", requires=("tree_sitter", "tree_sitter_go"), aliases=("golang",), summary="Go functions (tree-sitter)")
+SYNTAXES.register("java", "codealign.curate.syntax.java:JavaSyntax", extra="langs", requires=("tree_sitter", "tree_sitter_java"), summary="Java methods (tree-sitter)")
+SYNTAXES.register("javascript", "codealign.curate.syntax.javascript:JavaScriptSyntax", extra="langs", requires=("tree_sitter", "tree_sitter_javascript"), aliases=("js", "node"), summary="JavaScript functions (tree-sitter)")
+SYNTAXES.register("python", "codealign.curate.syntax.python:PythonSyntax", aliases=("py",), summary="Python functions (ast)")
+SYNTAXES.register("rust", "codealign.curate.syntax.rust:RustSyntax", extra="langs", requires=("tree_sitter", "tree_sitter_rust"), aliases=("rs",), summary="Rust functions (tree-sitter)")
+SYNTAXES.register("shell", "codealign.curate.syntax.shell:ShellSyntax", extra="langs", requires=("tree_sitter", "tree_sitter_bash"), aliases=("bash", "sh"), summary="shell functions (tree-sitter)")
+SYNTAXES.register("typescript", "codealign.curate.syntax.typescript:TypeScriptSyntax", extra="langs", requires=("tree_sitter", "tree_sitter_typescript"), aliases=("ts",), summary="TypeScript functions (tree-sitter)")
 
 # --- languages (codealign.sandbox) ---
 LANGUAGES.register("cpp", "codealign.sandbox.languages.cpp:CppRunner", aliases=("c++", "cxx", "cc"), summary="C++17, g++")

@@ -24,6 +24,9 @@ def register(app: typer.Typer) -> None:
         config: Path | None = typer.Option(None, "--config", "-c", help="YAML with CurateConfig keys."),
         rev: str | None = typer.Option(None, help="Git revision to read (default: the working tree; HEAD for commits)."),
         unit: str | None = typer.Option(None, help="function (seed functions) or file (whole files)."),
+        languages: str | None = typer.Option(
+            None, help="Languages to read, e.g. python,cpp,java,go,rust,javascript,typescript,shell (default python)."
+        ),
         licenses: str | None = typer.Option(None, help="License classes to keep, e.g. permissive,unknown."),
         optout: Path | None = typer.Option(None, help="Opt-out file: repo:NAME, path:GLOB or author:NAME lines."),
         filters: str | None = typer.Option(None, help="Comma-separated filter names (default: SelfCodeAlign seed rules)."),
@@ -55,7 +58,7 @@ def register(app: typer.Typer) -> None:
 
         data = load_yaml(config) if config else {}
         flags = {
-            "rev": rev, "unit": unit, "licenses": _split(licenses), "optout": str(optout) if optout else None,
+            "rev": rev, "unit": unit, "languages": _split(languages), "licenses": _split(licenses), "optout": str(optout) if optout else None,
             "filters": _split(filters), "threshold": threshold, "decontaminate": _split(decontaminate),
             "content_field": content_field, "workers": workers, "limit": limit,
         }  # fmt: skip

@@ -1,63 +1,41 @@
-"""Extract top-level Python functions with their provenance (path, line span, repository, commit, license).
-
-Each function record also lists the module-level imports it refers to (`imports`: local name -> module), because
-a function's dependencies on `os` or `matplotlib` show up as names bound by imports at the top of the file.
+"""Cut source files into functions, each a record with its provenance (path, line span, repository, commit,
+license), its language and the file-level imports it refers to (`imports`: local name -> module), since a function's
+dependence on `os` or `std::fs` shows up as names bound at the top of its file. How a language is cut is its
+`codealign.curate.syntax` module's business (`ast` for Python, tree-sitter for the rest).
 """
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from typing import Any
 
 from codealign.curate.readers import SourceFile
+from codealign.curate.syntax.python import module_imports, used_names  # noqa: F401 (kept importable here)
 from codealign.records import Record
 
 
-def module_imports(tree: ast.Module) -> dict[str, str]:
-    """Local name -> fully qualified module or object, for imports at module level (including under if/try)."""
-    out: dict[str, str] = {}
-    stack: list[ast.AST] = list(tree.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                out[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for a in node.names:
-                out[a.asname or a.name] = f"{node.module}.{a.name}"
-        elif isinstance(node, (ast.If, ast.Try)):
-            stack.extend(ast.iter_child_nodes(node))
-    return out
+def extract_functions(file: SourceFile, language: str = "python") -> Iterator[Record] | SyntaxError:
+    """The seed candidates of a file as `function` records, or the SyntaxError if it does not parse."""
+    from codealign.curate.syntax import syntax
+
+    lang = syntax(language)
+    units = lang.functions(file.text)
+    if isinstance(units, SyntaxError):
+        return units
+    return _records(file, lang.name, units)
 
 
-def used_names(func: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(func) if isinstance(n, ast.Name)}
+def _records(file: SourceFile, language: str, units: list) -> Iterator[Record]:
+    for unit in units:
+        data: dict[str, Any] = {"seed": unit.text, "name": unit.name, "imports": unit.imports}
+        if language != "python":  # Python seeds keep the layout (and ids) they always had
+            data["language"] = language
+        yield Record("function", data, provenance=file.provenance() | {"lines": [unit.start, unit.end]})
 
 
-def extract_functions(file: SourceFile) -> Iterator[Record] | SyntaxError:
-    """Top-level (async) functions of a Python file as `function` records, or the SyntaxError if it does not parse."""
-    try:
-        tree = ast.parse(file.text)
-    except (SyntaxError, ValueError) as exc:
-        return exc if isinstance(exc, SyntaxError) else SyntaxError(str(exc))
-    return _functions(file, tree)
-
-
-def _functions(file: SourceFile, tree: ast.Module) -> Iterator[Record]:
-    lines = file.text.splitlines(keepends=True)
-    imports = module_imports(tree)
-    for node in tree.body:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        start, end = node.lineno, node.end_lineno or node.lineno
-        source = "".join(lines[start - 1 : end]).rstrip() + "\n"
-        refs = {name: imports[name] for name in sorted(used_names(node)) if name in imports}
-        data: dict[str, Any] = {"seed": source, "name": node.name, "imports": refs}
-        prov = file.provenance() | {"lines": [start, end]}
-        yield Record("function", data, provenance=prov)
-
-
-def file_record(file: SourceFile) -> Record:
+def file_record(file: SourceFile, language: str = "python") -> Record:
     """A whole file as a `file` record (the unit for raw-code curation)."""
-    return Record("file", {"seed": file.text, "name": file.path.rsplit("/", 1)[-1]}, provenance=file.provenance())
+    data: dict[str, Any] = {"seed": file.text, "name": file.path.rsplit("/", 1)[-1]}
+    if language != "python":
+        data["language"] = language
+    return Record("file", data, provenance=file.provenance())

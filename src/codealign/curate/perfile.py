@@ -33,6 +33,10 @@ class FileWorker:
         self.optout = OptOut.load(cfg.optout)
         self.decon = Decontaminator(cfg.decontaminate, ngram=cfg.decontam_ngram) if cfg.decontaminate else None
         self.rule_step = "seed rules" if cfg.unit == "function" else "file rules"
+        from codealign.curate.syntax import by_suffix, syntax
+
+        self.languages = [syntax(name).name for name in cfg.languages]  # fails early on an unknown or missing one
+        self.by_suffix = by_suffix(tuple(self.languages))
 
     def process(self, f: SourceFile) -> list[Event]:
         from codealign.curate.licenses import RANK
@@ -79,7 +83,11 @@ class FileWorker:
         if why:
             events.append(("reject", "files", why, prov_row))
             return
-        whole = file_record(f)
+        language = self.language_of(f)
+        if language not in self.languages:
+            events.append(("reject", "files", f"language: {language} (not in {', '.join(self.languages)})", prov_row))
+            return
+        whole = file_record(f, language)
         for flt in self.file_filters:
             reason = verdict_reason(flt, flt.keep(whole))
             if reason:
@@ -89,7 +97,7 @@ class FileWorker:
             events.append(("keep", "files"))
             yield whole
             return
-        functions = extract_functions(f)
+        functions = extract_functions(f, language)
         if isinstance(functions, SyntaxError):
             events.append(("reject", "files", f"parses: syntax error line {functions.lineno}: {functions.msg}", prov_row))
             return
@@ -99,16 +107,37 @@ class FileWorker:
         yield from records
 
 
+    def language_of(self, f: SourceFile) -> str:
+        """The file's own language column (a dataset row's), else its suffix's, else the first language asked for."""
+        if f.language:
+            from codealign.registry import SYNTAXES
+
+            name = f.language.strip().lower()
+            return SYNTAXES.entry(name).name if name in SYNTAXES else name
+        suffix = "." + f.path.rsplit(".", 1)[-1] if "." in f.path.rsplit("/", 1)[-1] else ""
+        return self.by_suffix.get(suffix, self.languages[0])
+
+
 def seed_row(rec: Record, text: str, audit: list[dict[str, Any]]) -> dict[str, Any]:
-    out = Record("seed", {"seed": text, "name": rec.data.get("name")}, provenance=rec.provenance)
-    row: dict[str, Any] = {"id": out.id, "seed": text, "name": rec.data.get("name"), "provenance": rec.provenance}
+    data = {"seed": text, "name": rec.data.get("name")}
+    language = rec.data.get("language")
+    if language:  # Python seeds keep the layout (and ids) they always had
+        data["language"] = language
+    out = Record("seed", data, provenance=rec.provenance)
+    row: dict[str, Any] = {"id": out.id, "seed": text, "name": rec.data.get("name")}
+    if language:
+        row["language"] = language
+    row["provenance"] = rec.provenance
     if audit:
         row["pii"] = audit
     return row
 
 
 def reject_row(rec: Record) -> dict[str, Any]:
-    return {"id": rec.id, "name": rec.data.get("name"), "provenance": rec.provenance, "seed": rec.data.get("seed")}
+    row = {"id": rec.id, "name": rec.data.get("name"), "provenance": rec.provenance, "seed": rec.data.get("seed")}
+    if rec.data.get("language"):
+        row["language"] = rec.data["language"]
+    return row
 
 
 _WORKER: FileWorker | None = None

@@ -29,7 +29,8 @@ LicenseClass = Literal["permissive", "copyleft", "unknown"]
 class CurateConfig(StrictModel):
     unit: Literal["function", "file"] = "function"
     rev: str | None = None
-    suffixes: list[str] = Field(default_factory=lambda: [".py"])
+    languages: list[str] = Field(default_factory=lambda: ["python"], description="python, cpp, java, go, rust, javascript, typescript, shell")
+    suffixes: list[str] | None = Field(None, description="file suffixes to read (default: those of `languages`)")
     content_field: str | None = None
     split: str = "train"
     file_filters: list[str] = Field(default_factory=lambda: list(FILE_HEURISTICS))
@@ -78,7 +79,8 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
     try:
         with progress_bar() as bar, spill.open("w", encoding="utf-8") as sp:
             task = bar.add_task("reading", total=None, note="")
-            files = open_source(source, rev=cfg.rev, suffixes=tuple(cfg.suffixes),
+            suffixes = tuple(cfg.suffixes) if cfg.suffixes is not None else tuple(worker.by_suffix)
+            files = open_source(source, rev=cfg.rev, suffixes=suffixes,
                                 content_field=cfg.content_field, split=cfg.split, skipped=skipped)  # fmt: skip
             n_files = 0
             for f, events in _processed(files, worker, cfg, executor):

@@ -31,6 +31,7 @@ class SourceFile:
     license: str | None = None
     authors: frozenset[str] = field(default_factory=frozenset)
     extra: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None  # a dataset row's own language column; files go by their suffix
 
     @property
     def license_class(self) -> str:
@@ -183,6 +184,7 @@ def _row_file(row: dict[str, Any], text: str, default_path: str) -> SourceFile:
         commit=_field(row, ("commit", "revision", "max_stars_repo_head_hexsha")),
         license=lic,
         authors=frozenset([authors] if isinstance(authors, str) else authors or ()),
+        language=_field(row, ("language", "lang")) or None,
     )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import ast
-from functools import lru_cache
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from codealign.records import Record
+
+if TYPE_CHECKING:
+    from codealign.curate.syntax.base import Facts
 
 Verdict = bool | str
 
@@ -34,15 +35,12 @@ def verdict_reason(f: Filter, verdict: Verdict) -> str | None:
     return f"{f.name}: {verdict}"
 
 
-def parse_function(record: Record) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    """The function node of a one-function record (parsed once per text: every seed rule needs it)."""
-    return _parse(str(record.data.get("seed", "")))
+def language_of(record: Record) -> str:
+    return str(record.data.get("language") or "python")
 
 
-@lru_cache(maxsize=64)
-def _parse(text: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
-    return next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+def facts(record: Record) -> Facts:
+    """What the seed rules ask of a one-function record, answered by its language (parsed once per text)."""
+    from codealign.curate.syntax import syntax
+
+    return syntax(language_of(record)).facts(str(record.data.get("seed", "")), record.data.get("imports") or {})

@@ -1,21 +1,20 @@
 from __future__ import annotations
 
-import ast
-
-from codealign.curate.filters.base import Filter, Verdict, parse_function
+from codealign.curate.filters.base import Filter, Verdict, facts, language_of
 from codealign.records import Record
 
 
 class Parses(Filter):
-    """The code parses on its own (a function cut out of a file must still be valid Python)."""
+    """The code parses on its own (a function cut out of a file must still be valid in its language)."""
 
     name = "parses"
 
     def keep(self, record: Record) -> Verdict:
         if record.kind == "function":
-            return parse_function(record) is not None or "syntax error"
-        try:
-            ast.parse(self.text(record))
-        except (SyntaxError, ValueError) as exc:
-            return f"syntax error: {getattr(exc, 'msg', exc)}"
+            return facts(record).parses
+        from codealign.curate.syntax import syntax
+
+        found = syntax(language_of(record)).functions(self.text(record))
+        if isinstance(found, SyntaxError):
+            return f"syntax error: {found.msg}"
         return True
