@@ -28,7 +28,9 @@ pre{background:#f0f2f5;padding:8px;font-size:12px;overflow-x:auto;max-height:320
 def _histogram(values: list[float], label: str, xlabel: str, bins: int = 20) -> str:
     if not values:
         return ""
-    lo, hi = min(values), max(values)
+    # Up to the 99th percentile, the tail in the last bar, so one slow outlier does not flatten the rest.
+    ordered = sorted(values)
+    lo, hi = ordered[0], ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
     if hi <= lo:
         hi = lo + 1.0
     step = (hi - lo) / bins
@@ -121,7 +123,7 @@ def _cell_title(sample: Any) -> str:
 
 def _overlap(overlap: dict[str, Any]) -> str:
     tasks = overlap.get("tasks", {})
-    parts = [f"<h2>Training-data overlap</h2><p>{overlap.get('rows_checked', 0):,} rows of "
+    parts = [f"<h2>Training-data overlap</h2><p>{overlap.get('rows_checked', 0):,} row(s) of "
              f"<code>{escape(str(overlap.get('train_data')))}</code> checked; {len(tasks)} benchmark task(s) appear "
              "in them (normalised substrings of prompts or solutions, or shared word n-grams).</p>"]  # fmt: skip
     if tasks:
