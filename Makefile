@@ -15,13 +15,13 @@ install: system-deps $(VENV)/.installed
 
 # bubblewrap gives the sandbox its filesystem view; without it codealign falls back to namespaces + rlimits and says so.
 # chromium renders the run report in the browser test (tests/export); without it that test is skipped with the reason.
-# The compilers and runtimes of the sandbox's languages (g++ ... tsc) come from Debian too; a missing one only turns
-# that language off. `make install SYSTEM_PACKAGES=bwrap:bubblewrap` installs bubblewrap alone.
+# The compilers and runtimes of the sandbox's languages (g++ ... tsc, and javatuples for MultiPL-E's Java) come from
+# Debian too; a missing one only turns that language off. `make install SYSTEM_PACKAGES=bwrap:bubblewrap` installs bubblewrap alone.
 SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium g++:g++ javac:default-jdk-headless go:golang-go rustc:rustc \
-	node:nodejs tsc:node-typescript
+	node:nodejs tsc:node-typescript /usr/share/java/javatuples.jar:libjavatuples-java
 system-deps:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
-	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || [ -e "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; done; \
 	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null 2>&1 || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null)) \

@@ -170,3 +170,4 @@ BENCHMARKS.register("humaneval-infilling", "codealign.evaluate.suites.infilling:
 BENCHMARKS.register("jsonl", "codealign.evaluate.suites.jsonl:JsonlTasks", summary="your own tasks: jsonl:PATH with prompt, tests, entry_point")
 BENCHMARKS.register("mbpp", "codealign.evaluate.suites.mbpp:Mbpp", summary="MBPP (EvalPlus v0.2.0, base inputs)")
 BENCHMARKS.register("mbpp+", "codealign.evaluate.suites.mbpp:MbppPlus", summary="MBPP+ (EvalPlus v0.2.0): base and plus inputs")
+BENCHMARKS.register("multipl-e", "codealign.evaluate.suites.multipl_e:MultiPLE", summary="MultiPL-E from local files: multipl-e:PATH, every language the sandbox runs")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codealign.evaluate.passk import benchmark_pass_at_k
+from codealign.evaluate.passk import benchmark_pass_at_k, pass_at_k_by_language
 from codealign.records import BadLine, iter_jsonl_numbered
 from codealign.sandbox.types import Limits, Outcome, Program
 
@@ -68,6 +68,7 @@ def sample_program(problem: dict[str, Any], completion: str, limits: Limits, sam
 class EvalReport:
     benchmark: dict[str, Any]
     pass_at_k: dict[str, float]
+    pass_at_k_by_language: dict[str, dict[str, float]] = field(default_factory=dict)
     samples: int = 0
     tasks: int = 0
     missing_tasks: int = 0
@@ -149,6 +150,8 @@ def evaluate_samples(
     report.tasks = len(counts)
     report.missing_tasks = len(problems) - len(counts)
     report.pass_at_k = benchmark_pass_at_k({t: (n, c) for t, (n, c) in counts.items()}, ks)
+    language_of = {t: task.language for t, task in problems.items()}
+    report.pass_at_k_by_language = pass_at_k_by_language({t: (n, c) for t, (n, c) in counts.items()}, language_of, ks)
     report.seconds = time.monotonic() - start
     return report
 

@@ -21,7 +21,7 @@ from pydantic import Field
 from codealign.config import StrictModel
 from codealign.errors import ConfigError
 from codealign.evaluate.base import Benchmark, Task
-from codealign.evaluate.passk import benchmark_pass_at_k
+from codealign.evaluate.passk import benchmark_pass_at_k, pass_at_k_by_language
 from codealign.sandbox.types import Outcome, Program, Status
 
 
@@ -79,6 +79,7 @@ class EvalResult:
     samples: list[SampleResult] = field(default_factory=list)
     task_stats: dict[str, TaskStats] = field(default_factory=dict)
     pass_at_k: dict[str, float] = field(default_factory=dict)
+    pass_at_k_by_language: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
     generated: int = 0
     from_cache: int = 0
@@ -108,6 +109,7 @@ class EvalResult:
             "model": self.model,
             "settings": self.settings.model_dump(mode="json"),
             "pass_at_k": self.pass_at_k,
+            **({"pass_at_k_by_language": self.pass_at_k_by_language} if self.pass_at_k_by_language else {}),
             "tasks": len(self.tasks),
             "tasks_scored": len(per_task),
             "samples": len(self.samples),
@@ -220,6 +222,8 @@ def evaluate_model(
     order = {t.task_id: i for i, t in enumerate(tasks)}
     result.samples.sort(key=lambda s: (order[s.task_id], s.sample))
     result.pass_at_k = benchmark_pass_at_k(result.per_task(), settings.ks)
+    language_of = {t.task_id: t.language for t in tasks}
+    result.pass_at_k_by_language = pass_at_k_by_language(result.per_task(), language_of, settings.ks)
     result.seconds = time.monotonic() - started
     return result
 

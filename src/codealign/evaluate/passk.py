@@ -58,3 +58,15 @@ def benchmark_pass_at_k(counts: Mapping[str, tuple[int, int]], ks: Iterable[int]
         if k <= fewest:
             out[f"pass@{k}"] = sum(pass_at_k(n, c, k) for n, c in counts.values()) / len(counts)
     return out
+
+
+def pass_at_k_by_language(
+    counts: Mapping[str, tuple[int, int]], language_of: Mapping[str, str], ks: Iterable[int]
+) -> dict[str, dict[str, float]]:
+    """`benchmark_pass_at_k` per language, when the tasks hold more than one (MultiPL-E); else empty."""
+    groups: dict[str, dict[str, tuple[int, int]]] = {}
+    for task, nc in counts.items():
+        groups.setdefault(language_of.get(task, "python"), {})[task] = nc
+    if len(groups) < 2:
+        return {}
+    return {language: benchmark_pass_at_k(group, ks) for language, group in sorted(groups.items())}

@@ -127,6 +127,7 @@ def _print_summary(console: Any, result: Any, output: Path, summary_path: Path, 
     ks = result.settings.ks
     per_task = result.per_task()
     extra = [(key, f"{value:.4f}") for key, value in result.pass_at_k.items()]
+    extra += _by_language(result.pass_at_k_by_language)
     extra += [
         ("tasks", f"{len(per_task)} of {len(result.tasks)}"),
         ("samples", f"{len(result.samples)} ({result.from_cache} answers from the cache)"),
@@ -150,6 +151,10 @@ def _print_summary(console: Any, result: Any, output: Path, summary_path: Path, 
         shown = ", ".join(list(hits)[:8]) + (" ..." if len(hits) > 8 else "")
         console.print(f"training-data overlap: {len(hits)} of {len(result.tasks)} task(s) appear in "
                       f"{result.overlap['train_data']}" + (f": {shown}" if hits else ""))  # fmt: skip
+
+
+def _by_language(figures: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
+    return [(f"{key} {language}", f"{value:.4f}") for language, values in figures.items() for key, value in values.items()]
 
 
 def run_samples_command(
@@ -196,6 +201,7 @@ def run_samples_command(
         console.print(f"[yellow]skipped[/] {line.path}:{line.lineno}: {line.reason}")
     dropped = [kk for kk in ks if f"pass@{kk}" not in report.pass_at_k]
     extra = [(key, f"{value:.4f}") for key, value in report.pass_at_k.items()]
+    extra += _by_language(report.pass_at_k_by_language)
     extra += [
         ("tasks", f"{report.tasks} of {report.tasks + report.missing_tasks}"),
         ("samples", str(report.samples)),

@@ -19,6 +19,9 @@ else:
     from codealign.sandbox.languages._toolchain import Toolchain, command_output, find, outside_usr
 
 _LAUNCHER = "CodealignLauncher"
+# Libraries on the class path when installed: MultiPL-E's Java prompts import org.javatuples (Debian package
+# libjavatuples-java), under /usr and so visible in the jail.
+_LIBRARIES = ("/usr/share/java/javatuples.jar",)
 _LAUNCHER_SOURCE = r"""
 import java.io.FileOutputStream;
 import java.lang.reflect.InvocationTargetException;
@@ -116,7 +119,8 @@ class JavaRunner(Toolchain):
 
     def runtime_version(self) -> str:
         javac = find("javac")
-        return command_output(javac, "-version") if javac else "javac (missing)"
+        jars = [os.path.basename(jar) for jar in _LIBRARIES if os.path.isfile(jar)]
+        return (command_output(javac, "-version") if javac else "javac (missing)") + "".join(f"; {j}" for j in jars)
 
     def _java_home(self) -> str | None:
         javac = find("javac")
@@ -127,7 +131,8 @@ class JavaRunner(Toolchain):
         return _jdk_binds(home) if home else []
 
     def child_config(self) -> dict:
-        return {"javac": find("javac"), "java": find("java")}
+        jars = [jar for jar in _LIBRARIES if os.path.isfile(jar)]
+        return {"javac": find("javac"), "java": find("java"), "classpath": jars}
 
 
 def _jdk_binds(home: str) -> list[str]:
@@ -187,8 +192,9 @@ def compile(request: dict) -> None:
     javac = _CONFIG.get("javac") or "/usr/bin/javac"
     # C1 only: javac runs for a second, too short for the optimising compiler to pay back.
     flags = [*_jvm_flags(request["limits"]["memory_mb"], "-J"), "-J-XX:TieredStopAtLevel=1"]
-    argv = [javac, *flags, "-encoding", "UTF-8", "-proc:none", "-nowarn", "-d", "build", f"{name}.java",
-            f"{_LAUNCHER}.java"]  # fmt: skip
+    libraries = ["-cp", ":".join(_CONFIG["classpath"])] if _CONFIG.get("classpath") else []
+    argv = [javac, *flags, "-encoding", "UTF-8", "-proc:none", "-nowarn", *libraries, "-d", "build",
+            f"{name}.java", f"{_LAUNCHER}.java"]  # fmt: skip
     os.execve(javac, argv, dict(os.environ, MALLOC_ARENA_MAX="1"))
 
 
@@ -202,7 +208,8 @@ def execute(request: dict, token_fd: int, nonce: str) -> None:
         classes = [c for c in fh.read().split("\n") if c]
     os.set_inheritable(token_fd, True)
     java = _CONFIG.get("java") or "/usr/bin/java"
-    argv = [java, "-ea", *_jvm_flags(request["limits"]["memory_mb"]), "-cp", "build", _LAUNCHER, *classes]
+    classpath = ":".join(["build", *_CONFIG.get("classpath", [])])
+    argv = [java, "-ea", *_jvm_flags(request["limits"]["memory_mb"]), "-cp", classpath, _LAUNCHER, *classes]
     os.execve(java, argv, dict(os.environ, CODEALIGN_NONCE=nonce, MALLOC_ARENA_MAX="1"))
 
 
