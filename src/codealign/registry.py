@@ -158,7 +158,7 @@ LANGUAGES.register("cpp", "codealign.sandbox.languages.cpp:CppRunner", aliases=(
 LANGUAGES.register("go", "codealign.sandbox.languages.go:GoRunner", aliases=("golang",), summary="Go, go build / go test -c")
 LANGUAGES.register("java", "codealign.sandbox.languages.java:JavaRunner", summary="Java, javac + java -ea")
 LANGUAGES.register("javascript", "codealign.sandbox.languages.javascript:JavaScriptRunner", aliases=("js", "node"), summary="Node.js, exec'd per program")
-LANGUAGES.register("python", "codealign.sandbox.languages.python:PythonRunner", aliases=("py",), summary="CPython, forked per program")
+LANGUAGES.register("python", "codealign.sandbox.languages.python:PythonRunner", aliases=("py", "python3", "py3"), summary="CPython, forked per program")
 LANGUAGES.register("rust", "codealign.sandbox.languages.rust:RustRunner", aliases=("rs",), summary="Rust 2021, rustc")
 LANGUAGES.register("shell", "codealign.sandbox.languages.shell:ShellRunner", aliases=("bash", "sh"), summary="bash scripts")
 LANGUAGES.register("typescript", "codealign.sandbox.languages.typescript:TypeScriptRunner", aliases=("ts",), summary="TypeScript, tsc then node")

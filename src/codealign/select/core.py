@@ -130,9 +130,14 @@ def _one_per_instruction() -> Callable[[Item], str | None]:
 _ENTRY_POINTS = frozenset({"main"})
 
 
+def _language(item: Item) -> str:
+    return str(item[1].data.get("language") or item[0].data.get("language") or "python")
+
+
 def _names_key(item: Item) -> frozenset[str] | None:
-    code, _ = codeutil.program_parts(item[1].data["solution"], "")
-    names = codeutil.defined_names(code)
+    language = _language(item)
+    code, _ = codeutil.program_parts(item[1].data["solution"], "", language)
+    names = codeutil.defined_names(code, language)
     if names is None:
         return None
     key = frozenset({f"def:{n}" for n in names[0] - _ENTRY_POINTS} | {f"class:{n}" for n in names[1]})
@@ -145,8 +150,9 @@ def _dedup_text(item: Item, what: DedupField) -> str:
         return instruction.data["instruction"]
     if what == "response":
         return sample.data["solution"]
-    code, _ = codeutil.program_parts(sample.data["solution"], "")
-    return codeutil.skeleton(code)
+    language = _language(item)
+    code, _ = codeutil.program_parts(sample.data["solution"], "", language)
+    return codeutil.skeleton(code, language)
 
 
 def _near_dedup_mask(texts: list[str], options: SelectionOptions) -> list[bool]:

@@ -14,8 +14,9 @@ order they are tried:
   type_checks_only          only type, None or attribute checks ran
   truthiness_only           only truthiness checks of non-bool values ran (`assert result`)
 
-An outcome without counts (another language, an older cache entry) falls back to the static reading of the tests
-(`trivial_tests`).
+An outcome without counts (an older cache entry) falls back to the static reading of the tests (`trivial_tests`).
+Other languages, whose asserts the sandbox does not count, are judged by execution, and their tests must at least
+name something the solution defines (`solution_unused`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def binding_runs(checks: Checks, classes: dict[tuple[int, int], str]) -> tuple[i
 
 def test_quality_reason(sample: Record, outcome: Outcome | None) -> str | None:
     """Why a passing sample's tests do not bind its solution, or None when they do."""
+    language = sample.data.get("language") or "python"
+    if language != "python":
+        return _other_language_reason(sample, language)
     code, tests = codeutil.program_parts(sample.data["solution"], sample.data["tests"])
     checks = outcome.checks if outcome is not None else None
     if checks is None or checks.asserts is None:
@@ -75,3 +79,24 @@ def test_quality_reason(sample: Record, outcome: Outcome | None) -> str | None:
         return None
     kind = max(weak, key=lambda k: (weak[k], k))
     return _REASONS[kind]
+
+
+def _other_language_reason(sample: Record, language: str) -> str | None:
+    """Languages the sandbox counts no asserts for: the tests must at least name something the solution defines
+    (read through tree-sitter; not applicable, so kept, without the `langs` extra or when the code does not parse)."""
+    import re
+
+    code, tests = codeutil.program_parts(sample.data["solution"], sample.data["tests"], language)
+    raw = (code_names(code, language) or set()) - {"main"}
+    if raw and not any(re.search(rf"\b{re.escape(name)}\b", tests) for name in raw):
+        return "solution_unused"
+    return None
+
+
+def code_names(code: str, language: str) -> set[str] | None:
+    """The solution's defined names as written (not normalised), for finding them in the tests."""
+    from codealign.synth.code import _other_syntax
+
+    lang = _other_syntax(language)
+    found = lang.definitions(code) if lang is not None else None
+    return None if found is None else set(found[0]) | set(found[1])

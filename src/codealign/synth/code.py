@@ -23,19 +23,29 @@ _ABSTRACT_DECORATORS = {"abstractmethod", "abstractproperty", "overload"}
 _ABSTRACT_BASES = {"ABC", "Protocol", "ABCMeta"}
 
 
-def code_blocks(text: str) -> list[str]:
-    """The contents of the fenced Python code blocks, in order."""
+def tag_language(tag: str) -> str | None:
+    """The sandbox language a fence tag names (`rs` -> rust, `c++` -> cpp), through the registry's aliases."""
+    from codealign.registry import LANGUAGES
+
+    return LANGUAGES.entry(tag).name if tag and tag in LANGUAGES else None
+
+
+def code_blocks(text: str, language: str = "python") -> list[str]:
+    """The contents of the fenced code blocks in `language` (untagged blocks count too), in order."""
     blocks = []
     for m in _FENCE.finditer(text):
         tag, body = (m.group(1).split() or [""])[0].lower(), m.group(2)
-        if tag not in _PYTHON_TAGS or not body.strip() or body.lstrip().startswith(">>>"):
-            continue
-        blocks.append(body.rstrip("\n"))
+        if language == "python":
+            wanted = tag in _PYTHON_TAGS and not body.lstrip().startswith(">>>")
+        else:
+            wanted = tag == "" or tag_language(tag) == language
+        if wanted and body.strip():
+            blocks.append(body.rstrip("\n"))
     return blocks
 
 
-def join_blocks(text: str) -> str:
-    return "\n\n".join(code_blocks(text))
+def join_blocks(text: str, language: str = "python") -> str:
+    return "\n\n".join(code_blocks(text, language))
 
 
 def _parse(code: str) -> ast.Module | None:
@@ -75,8 +85,10 @@ def strip_main_guard(code: str) -> str:
     return "\n".join(line for i, line in enumerate(lines) if i not in drop).rstrip() + "\n"
 
 
-def program_parts(solution: str, tests: str) -> tuple[str, str]:
+def program_parts(solution: str, tests: str, language: str = "python") -> tuple[str, str]:
     """The code and the tests of a response, as the sandbox runs them (code first, then tests, one process)."""
+    if language != "python":
+        return join_blocks(solution, language), join_blocks(tests, language)
     code = "\n\n".join(strip_main_guard(block) for block in code_blocks(solution))
     return code, join_blocks(tests)
 
@@ -85,13 +97,34 @@ def program_parts(solution: str, tests: str) -> tuple[str, str]:
 # Names and skeletons
 
 
-def defined_names(code: str) -> tuple[frozenset[str], frozenset[str]] | None:
-    """Top-level function and class names, normalised (lower case, no underscores); None if the code won't parse."""
-    tree = _parse(code)
-    if tree is None:
+def _other_syntax(language: str) -> Any:
+    """The tree-sitter reading of another language, or None without the `langs` extra (then: not applicable)."""
+    from codealign.curate.syntax import syntax
+    from codealign.errors import CodealignError
+
+    try:
+        return syntax(language)
+    except CodealignError:
         return None
-    funcs = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+
+
+def defined_names(code: str, language: str = "python") -> tuple[frozenset[str], frozenset[str]] | None:
+    """Top-level function and class names, normalised (lower case, no underscores); None if the code won't parse.
+
+    Other languages: functions (Java: methods of top-level classes) and types (classes, structs, enums, traits)
+    through tree-sitter; None without the `langs` extra."""
+    if language != "python":
+        lang = _other_syntax(language)
+        found = lang.definitions(code) if lang is not None else None
+        if found is None:
+            return None
+        funcs, classes = set(found[0]), set(found[1])
+    else:
+        tree = _parse(code)
+        if tree is None:
+            return None
+        funcs = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
 
     def norm(names: set[str]) -> frozenset[str]:
         return frozenset(name.lower().replace("_", "") for name in names)
@@ -108,8 +141,12 @@ def _strip_docstrings(node: ast.AST) -> None:
                 child.body = body[1:] or [ast.Pass()]
 
 
-def skeleton(code: str) -> str:
-    """Top-level functions and classes without docstrings, re-printed: the structure near-dedup compares."""
+def skeleton(code: str, language: str = "python") -> str:
+    """Top-level functions and classes without docstrings, re-printed: the structure near-dedup compares (other
+    languages: their top-level definitions without comments, through tree-sitter; empty without the extra)."""
+    if language != "python":
+        lang = _other_syntax(language)
+        return lang.skeleton(code) if lang is not None else ""
     tree = _parse(code)
     if tree is None:
         return ""
@@ -165,7 +202,11 @@ def _class_defs(body: list[ast.stmt]) -> Iterator[ast.ClassDef]:
                 yield from _class_defs(inner)
 
 
-def placeholder(text: str, code: str) -> str | None:
+# Stubs in other languages: Rust's todo!()/unimplemented!(), and a "not implemented" error anywhere.
+_OTHER_STUBS = re.compile(r"\btodo!\s*\(|\bunimplemented!\s*\(|\bnot (?:yet )?implemented\b", re.I)
+
+
+def placeholder(text: str, code: str, language: str = "python") -> str | None:
     """Why a response looks unfinished ("your code here", TODO, stub bodies), or None.
 
     A stub is allowed where it is a legitimate pattern: abstract or overloaded methods, methods of ABC/Protocol
@@ -175,6 +216,9 @@ def placeholder(text: str, code: str) -> str | None:
         if m.group(0).lower().startswith(("todo", "fixme")) and not _CASE_SENSITIVE.fullmatch(m.group(0)):
             continue
         return f"marker {m.group(0).strip()!r}"
+    if language != "python":
+        stub = _OTHER_STUBS.search(code)
+        return f"stub {stub.group(0).strip()!r}" if stub else None
     if not _STUB_HINT.search(code):
         return None  # every stub body needs one of these tokens; most code is cleared without parsing it
     tree = _parse(code)
@@ -207,23 +251,33 @@ _ALPHA_LINE = re.compile(r"^[A-Za-z_@]")
 _NOT_RUNNING = re.compile(r"^(def|class|import|from|async\s+def)\b|^@")
 
 
+# What stops a test on a failed check, in the other languages: assert/assert!/assert_eq!, panic, throw, t.Errorf,
+# exit 1, `set -e` with [[ ]] or test.
+_CHECKS = re.compile(r"\bassert|\bpanic!?\s*\(|\bthrow\b|\bt\.(?:Error|Fatal)|\bexit\s+1\b|\bset\s+-e\b|\|\|\s*exit")
+
+
 def format_reason(data: dict[str, Any], tests_required: bool = True) -> str | None:
     """Why a sample's text cannot be a training example, before running it; None when it is well formed.
 
     `tests_required=False` is for methods that write no tests (nothing is executed): only the code is checked.
+    The sample's `language` (Python when absent) says which fenced blocks are code.
     """
+    language = data.get("language") or "python"
     solution, tests = data.get("solution") or "", data.get("tests") or ""
-    if not code_blocks(solution):
+    if not code_blocks(solution, language):
         return "format:no_code"
     if tests_required:
-        test_code = join_blocks(tests)
+        test_code = join_blocks(tests, language)
         if not test_code.strip():
             return "format:no_tests"
-        if "assert" not in test_code:
+        if language == "python":
+            if "assert" not in test_code:
+                return "format:no_assert"
+            lines = [line for line in test_code.splitlines() if _ALPHA_LINE.match(line)]
+            if lines and all(_NOT_RUNNING.match(line) for line in lines):
+                return "format:tests_never_run"
+        elif not _CHECKS.search(test_code):
             return "format:no_assert"
-        lines = [line for line in test_code.splitlines() if _ALPHA_LINE.match(line)]
-        if lines and all(_NOT_RUNNING.match(line) for line in lines):
-            return "format:tests_never_run"
-    if placeholder(solution + "\n" + tests, join_blocks(solution)):
+    if placeholder(solution + "\n" + tests, join_blocks(solution, language), language):
         return "format:placeholder"
     return None

@@ -21,6 +21,7 @@ class CppSyntax(TreeSitterSyntax):
     name = "cpp"
     suffixes = (".cpp", ".cc", ".cxx", ".c++", ".hpp", ".hh", ".hxx")
     grammar = "tree_sitter_cpp"
+    types = frozenset({"class_specifier", "struct_specifier", "enum_specifier", "union_specifier"})
     functions_at = frozenset({"function_definition"})
     containers = {"namespace_definition": "body", "linkage_specification": "body"}
     scopes = frozenset({"lambda_expression", "class_specifier", "struct_specifier"})

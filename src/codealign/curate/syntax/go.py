@@ -17,6 +17,7 @@ class GoSyntax(TreeSitterSyntax):
     name = "go"
     suffixes = (".go",)
     grammar = "tree_sitter_go"
+    types = frozenset()
     functions_at = frozenset({"function_declaration"})
     scopes = frozenset({"func_literal"})
 

@@ -21,6 +21,7 @@ class JavaSyntax(TreeSitterSyntax):
     name = "java"
     suffixes = (".java",)
     grammar = "tree_sitter_java"
+    types = frozenset({"class_declaration", "interface_declaration", "enum_declaration", "record_declaration"})
     functions_at = frozenset({"method_declaration"})
     containers = {"class_declaration": "body", "interface_declaration": "body", "enum_declaration": "body",
                   "record_declaration": "body"}  # fmt: skip

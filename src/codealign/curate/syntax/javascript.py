@@ -24,6 +24,7 @@ class JavaScriptSyntax(TreeSitterSyntax):
     name = "javascript"
     suffixes = (".js", ".mjs", ".cjs", ".jsx")
     grammar = "tree_sitter_javascript"
+    types = frozenset({"class_declaration"})
     functions_at = _FUNCTIONS
     scopes = frozenset({"function_declaration", "generator_function_declaration", "function_expression",
                         "function", "arrow_function", "method_definition", "class_declaration", "class"})  # fmt: skip

@@ -18,6 +18,7 @@ class RustSyntax(TreeSitterSyntax):
     name = "rust"
     suffixes = (".rs",)
     grammar = "tree_sitter_rust"
+    types = frozenset({"struct_item", "enum_item", "trait_item", "union_item", "type_item"})
     functions_at = frozenset({"function_item"})
     containers = {"mod_item": "body"}
     comments = frozenset({"line_comment", "block_comment"})

@@ -160,6 +160,50 @@ class TreeSitterSyntax(Syntax):
     def facts(self, text: str, imports: dict[str, Any] | None = None) -> Facts:
         return _facts(self, text, tuple(sorted((imports or {}).items())))
 
+    # -- what selection asks of generated code --------------------------------------------------------------------
+
+    types: ClassVar[frozenset[str]] = frozenset()  # top-level type definitions (classes, structs, enums, traits)
+
+    def _type_nodes(self, node: Node) -> Iterator[Node]:
+        for child in node.named_children:
+            if child.type in self.types:
+                yield child
+            elif child.type == "type_declaration":  # Go: `type A struct {...}`, possibly grouped
+                yield from (c for c in child.named_children if c.type == "type_spec")
+            elif child.type in self.containers:
+                field = self.containers[child.type]
+                body = child.child_by_field_name(field) if field else child
+                if body is not None:
+                    yield from self._type_nodes(body)
+
+    def definitions(self, code: str) -> tuple[frozenset[str], frozenset[str]] | None:
+        """(function names, type names) defined at the top of `code`; None when it does not parse."""
+        root = self.parse(code)
+        if root.has_error:
+            return None
+        funcs = {self.function_name(f) for _, f in self.candidates(root)}
+        kinds = set()
+        for node in self._type_nodes(root):
+            name = node.child_by_field_name("name")
+            if name is not None:
+                kinds.add(text_of(name))
+        return frozenset(n for n in funcs if n), frozenset(kinds)
+
+    def skeleton(self, code: str) -> str:
+        """The top-level functions and types, comments dropped, tokens joined by single spaces."""
+        root = self.parse(code)
+        if root.has_error:
+            return ""
+        found = {*(o for o, _ in self.candidates(root)), *self._type_nodes(root)}
+        # A Java method is also inside its class: keep only the outermost definitions.
+        nodes = sorted((n for n in found if not any(o is not n and o.start_byte <= n.start_byte and n.end_byte <= o.end_byte
+                                                    for o in found)), key=lambda n: n.start_byte)  # fmt: skip
+        parts = []
+        for node in nodes:
+            leaves = [n for n in walk(node, self.comments) if n.child_count == 0 and n.type not in self.comments]
+            parts.append(" ".join(text_of(leaf) for leaf in leaves))
+        return "\n".join(parts)
+
 
 @lru_cache(maxsize=256)
 def _facts(lang: TreeSitterSyntax, text: str, imports: tuple[tuple[str, Any], ...]) -> Facts:

@@ -11,6 +11,7 @@ class TypeScriptSyntax(JavaScriptSyntax):
     name = "typescript"
     suffixes = (".ts", ".mts", ".cts")
     grammar = "tree_sitter_typescript"
+    types = frozenset({"class_declaration", "abstract_class_declaration", "interface_declaration", "enum_declaration", "type_alias_declaration"})
     entry = "language_typescript"
 
     def returns(self, func: Node) -> Verdict:
