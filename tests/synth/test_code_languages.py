@@ -5,8 +5,7 @@ import pytest
 
 from codealign.records import Record
 from codealign.sandbox.types import Outcome, Status
-from codealign.select import SelectionOptions, select
-from codealign.select import gates
+from codealign.select import SelectionOptions, gates, select
 from codealign.synth import code
 
 RUST = "Sum with an iterator.\n\n```rust\nfn total(xs: &[i64]) -> i64 {\n    xs.iter().sum()\n}\n```\n"
