@@ -43,6 +43,9 @@ def test_pool_is_large_and_covers_every_category_and_difficulty():
     pool = load_pool()
     assert len(pool) >= 20
     assert len({ex["id"] for ex in pool}) == len(pool)
+    languages = Counter(ex["language"] for ex in pool)
+    assert set(languages) == {"python", "cpp", "java", "go", "rust", "javascript", "typescript", "shell"}
+    assert min(languages.values()) >= 2
     combos = Counter((ex["category"], ex["difficulty"]) for ex in pool)
     for category in ("function", "class", "program"):
         for difficulty in ("easy", "medium", "hard"):
@@ -54,13 +57,14 @@ def test_every_pool_example_passes_its_own_tests_and_every_selection_filter():
     stage = method.stage("response")
     programs, items = [], []
     for index, example in enumerate(load_pool()):
-        instruction = Record("instruction", {"instruction": example["instruction"]})
+        instruction = Record("instruction", {"instruction": example["instruction"], "language": example["language"]})
         fields = stage.parse(model_answer(example, "response"), instruction, index, 0)
         assert not isinstance(fields, ParseError), (example["id"], fields)
         assert format_reason(fields) is None, example["id"]
         program = method.program(Record("sample", fields, parents=(instruction.id,)))
         assert not isinstance(program, ParseError), example["id"]
-        code, tests = codeutil.program_parts(fields["solution"], fields["tests"])
+        assert program.language == example["language"], example["id"]  # every language runs in its own runner
+        code, tests = codeutil.program_parts(fields["solution"], fields["tests"], example["language"])
         assert weak_tests(code, tests) is None, example["id"]
         programs.append((example["id"], program))
         items.append((instruction, Record("sample", fields, parents=(instruction.id,))))
@@ -211,3 +215,25 @@ def test_program_refuses_malformed_samples_with_the_selection_reason():
     sample = Record("sample", {"response": "", "solution": "Just use sum().", "tests": "```python\nassert sum([1]) == 1\n```"})
     result = SelfCodeAlign().program(sample)
     assert isinstance(result, ParseError) and result.reason == "format:no_code"
+
+
+def test_tasks_and_examples_in_the_language_of_the_run():
+    method = SelfCodeAlign({"language": "rust"})
+    prompt = method.stage("instruction").request(CONCEPTS, 0).prompt
+    item = prompt.rsplit("## Example", 1)[1]
+    assert "language: rust" in item
+    examples = prompt.split("## Example")[1:-1]
+    assert sum("language: rust" in e for e in examples) == 2  # the pool's Rust examples come first
+    rust_task = Record("instruction", {**INSTRUCTION.data, "language": "rust",
+                                       "instruction": "Write a Rust function `fn perimeter(w: u32, h: u32) -> u32`."},
+                       parents=(CONCEPTS.id,))  # fmt: skip
+    response_prompt = method.stage("response").request(rust_task, 0).prompt
+    assert "```rust" in response_prompt.split("<instruction>\nWrite a Rust function `fn perimeter")[0]
+    answer = ("Add twice each side.\n\n```rust\nfn perimeter(w: u32, h: u32) -> u32 {\n    2 * (w + h)\n}\n```\n"
+              "</response>\n\n<tests>\n```rust\nfn main() {\n    assert_eq!(perimeter(2, 3), 10);\n}\n```\n")  # fmt: skip
+    fields = method.stage("response").parse(answer, rust_task, 0, 0)
+    program = method.program(Record("sample", fields, parents=(rust_task.id,)))
+    assert fields["language"] == "rust" and program.language == "rust"
+    assert program.code.startswith("fn perimeter") and "assert_eq!" in program.tests
+    python = SelfCodeAlign().stage("instruction").request(CONCEPTS, 0).prompt
+    assert "language: rust" not in python  # a Python run draws only Python examples, as it always did

@@ -140,7 +140,9 @@ def _names_key(item: Item) -> frozenset[str] | None:
     names = codeutil.defined_names(code, language)
     if names is None:
         return None
-    key = frozenset({f"def:{n}" for n in names[0] - _ENTRY_POINTS} | {f"class:{n}" for n in names[1]})
+    # The same names in two languages are two different programs.
+    prefix = "" if language == "python" else f"{language}:"
+    key = frozenset({f"{prefix}def:{n}" for n in names[0] - _ENTRY_POINTS} | {f"{prefix}class:{n}" for n in names[1]})
     return key or None  # scripts without definitions have no name set to compare
 
 

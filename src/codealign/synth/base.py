@@ -175,8 +175,9 @@ class Method(ABC):
         reason = codeutil.format_reason(data)
         if reason:
             return ParseError(reason, data.get("response", ""))
-        code, tests = codeutil.program_parts(data["solution"], data["tests"])
-        return Program(id=sample.id, language="python", code=code, tests=tests)
+        language = data.get("language") or "python"
+        code, tests = codeutil.program_parts(data["solution"], data["tests"], language)
+        return Program(id=sample.id, language=language, code=code, tests=tests)
 
     def stage(self, name: str) -> LLMStage:
         for stage in self.stages:

@@ -35,6 +35,9 @@ class SelfCodeAlignOptions(GenerationOptions):
     response_shots: int = Field(1, ge=0, description="few-shot examples in I->R prompts")
     response_samples: int = Field(10, ge=1, description="responses (each with its own tests) per instruction")
     language: str = Field("python", description="language of the tasks, unless a seed names its own")
+    languages: tuple[str, ...] | None = Field(
+        None, min_length=1, description="drawn uniformly per task instead of `language` (a seed's own still wins)"
+    )
     categories: tuple[str, ...] = Field(
         ("function", "function", "class", "program"), min_length=1, description="drawn uniformly per instruction"
     )
@@ -51,6 +54,16 @@ def load_pool(path: str | Path | None = None) -> list[dict[str, Any]]:
     return fewshot.load_pool(path or PROMPTS / "selfcodealign_pool.jsonl", POOL_FIELDS)
 
 
+def same_language_first(pool: list[dict[str, Any]], language: str, k: int, rng: random.Random) -> list[dict[str, Any]]:
+    """k examples, drawn from those in `language` first and topped up from the rest when it has fewer than k (with a
+    pool of one language, exactly `rng.sample(pool, k)`)."""
+    same = [e for e in pool if e.get("language", "python") == language]
+    if len(same) >= k:
+        return rng.sample(same, k)
+    others = [e for e in pool if e.get("language", "python") != language]
+    return rng.sample(same, len(same)) + rng.sample(others, min(k - len(same), len(others)))
+
+
 class ConceptsStage(FewShotStage):
     name = "concepts"
     consumes = "seed"
@@ -59,6 +72,9 @@ class ConceptsStage(FewShotStage):
 
     def item_fields(self, record: Record, rng: random.Random) -> dict[str, Any]:
         return {"snippet": str(record.data["seed"]).strip("\n")}
+
+    def examples(self, record: Record, rng: random.Random) -> list[dict[str, Any]]:
+        return same_language_first(self.pool, str(record.data.get("language") or "python"), self.shots, rng)
 
     def parse(self, text: str, record: Record, index: int, sample_index: int, round: int = 0) -> dict[str, Any] | ParseError:
         concepts = parse_concepts(text)
@@ -77,11 +93,22 @@ class InstructionStage(FewShotStage):
         opts = self.method.options
         category = rng.choice(opts.categories)
         difficulty = rng.choice(opts.difficulties)
-        language = str(record.data.get("language") or opts.language)
-        return {"category": category, "difficulty": difficulty, "language": language}
+        language = record.data.get("language")
+        if not language:
+            # Drawn only when there is a choice, so a one-language run draws what it always drew.
+            language = rng.choice(opts.languages) if opts.languages and len(opts.languages) > 1 else (
+                opts.languages[0] if opts.languages else opts.language)  # fmt: skip
+        return {"category": category, "difficulty": difficulty, "language": str(language)}
 
     def item_fields(self, record: Record, rng: random.Random) -> dict[str, Any]:
-        return {**self.properties(record, rng), "concepts": ", ".join(record.data["concepts"])}
+        props = self.properties(record, rng)
+        self._drawn = (record.id, props["language"])  # request() asks for the examples right after the fields
+        return {**props, "concepts": ", ".join(record.data["concepts"])}
+
+    def examples(self, record: Record, rng: random.Random) -> list[dict[str, Any]]:
+        drawn = getattr(self, "_drawn", None)
+        language = drawn[1] if drawn and drawn[0] == record.id else str(record.data.get("language") or "python")
+        return same_language_first(self.pool, language, self.shots, rng)
 
     def parse(self, text: str, record: Record, index: int, sample_index: int, round: int = 0) -> dict[str, Any] | ParseError:
         instruction = parse_instruction(text)
@@ -101,12 +128,19 @@ class ResponseStage(FewShotStage):
     def item_fields(self, record: Record, rng: random.Random) -> dict[str, Any]:
         return {"instruction": record.data["instruction"]}
 
+    def examples(self, record: Record, rng: random.Random) -> list[dict[str, Any]]:
+        return same_language_first(self.pool, str(record.data.get("language") or "python"), self.shots, rng)
+
     def parse(self, text: str, record: Record, index: int, sample_index: int, round: int = 0) -> dict[str, Any] | ParseError:
         split = split_response(text)
         if isinstance(split, ParseError):
             return split
         solution, tests = split
-        return {"response": text, "solution": solution, "tests": tests, "sample_index": sample_index}
+        out = {"response": text, "solution": solution, "tests": tests, "sample_index": sample_index}
+        language = record.data.get("language")
+        if language and language != "python":  # Python samples keep the layout (and ids) they always had
+            out["language"] = language
+        return out
 
 
 class SelfCodeAlign(Method):

@@ -176,8 +176,22 @@ def _jvm_flags(memory_mb: int, prefix: str = "") -> list[str]:
     )]  # fmt: skip
 
 
+_IMPORT = re.compile(r"^\s*import\s+(?:static\s+)?[\w.]+(?:\.\*)?\s*;[ \t]*$", re.MULTILINE)
+
+
+def _source(code: str, tests: str) -> str:
+    """Code, then tests; the tests' own `import` lines move to the top, where Java wants them."""
+    imports = _IMPORT.findall(tests)
+    if not imports:
+        return code + "\n" + tests + "\n"
+    tests = _IMPORT.sub("", tests)
+    package = _PACKAGE.search(code)
+    head, body = (code[: package.end()] + "\n", code[package.end() :]) if package else ("", code)
+    return head + "\n".join(i.strip() for i in imports) + "\n" + body + "\n" + tests + "\n"
+
+
 def compile(request: dict) -> None:
-    source = request["code"] + "\n" + (request.get("tests") or "") + "\n"
+    source = _source(request["code"], request.get("tests") or "")
     public = _PUBLIC.search(source)
     name = public.group(1) if public else "Main"
     with open(f"{name}.java", "w", encoding="utf-8") as fh:
