@@ -16,6 +16,8 @@ def ray_cluster():
 
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "object_store_memory": OBJECT_STORE, "resources": {"head_node": 1}, "include_dashboard": False,
+        # a removed node is noticed within about two seconds, not the default half minute
+        "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 4},
     })  # fmt: skip
     try:
         cluster.add_node(num_cpus=1, object_store_memory=OBJECT_STORE, resources={"worker_node": 1})

@@ -47,6 +47,7 @@ def run_pipeline(config: RunConfig, cache: Any, console: Any = None, progress: b
     this_invocation: dict[str, Any] = {"backend": runner.backend_usage()}
     if config.teacher is not None and TEACHER in runner.method.roles:
         this_invocation["teacher"] = runner.backend_usage(TEACHER)
+    this_invocation["executor"] = runner.executor_usage()
     this_invocation["seconds"] = round(time.perf_counter() - started, 3)
     this_invocation["resumed_shards"] = {name: s.resumed_shards for name, s in runner.stats.items()}
     usage: dict[str, Any] = {"stages": runner.usage, "this_invocation": this_invocation}

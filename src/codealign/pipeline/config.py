@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from codealign.config import StrictModel, build
 from codealign.llm.backend import BackendConfig
+from codealign.scale.config import ExecutorKind, RayOptions
 from codealign.synth.base import GENERATOR, TEACHER
 
 
@@ -45,6 +46,10 @@ class RunConfig(StrictModel):
     skip_failed_requests: bool = Field(
         False, description="record requests that fail after retries as rejects instead of stopping the run"
     )
+    executor: ExecutorKind = Field(
+        "local", description="local: this machine; ray: model calls and programs on a Ray cluster, same files"
+    )
+    ray: RayOptions = Field(default_factory=RayOptions, description="the cluster and what its actors ask of it")
 
     @model_validator(mode="after")
     def _check_plugins(self) -> RunConfig:

@@ -51,15 +51,25 @@ class Runner:
         self.usage: dict[str, dict[str, Any]] = {}
         self._backends: dict[str, Any] = {}
         self._sandbox: Any = None
+        self._executor: Any = None
 
     # -- resources, opened only when a shard needs them ----------------------------------------------------------
+
+    @property
+    def executor(self) -> Any:
+        """None on this machine; with `executor: ray`, the cluster the backends and the sandbox run on."""
+        if self._executor is None and self.config.executor == "ray":
+            from codealign.scale.executor import RayExecutor
+
+            self._executor = RayExecutor(self.config.ray)
+        return self._executor
 
     def backend_for(self, role: str) -> Any:
         """The backend of a role: `generator` is the config's `backend` block, `teacher` its `teacher` block."""
         if role not in self._backends:
-            from codealign.llm import load_backend
+            from codealign.scale.executor import open_backend
 
-            self._backends[role] = load_backend(self.config.backend_config(role), self.cache)
+            self._backends[role] = open_backend(self.config.backend_config(role), self.cache, self.executor)
         return self._backends[role]
 
     @property
@@ -69,9 +79,14 @@ class Runner:
     @property
     def sandbox(self) -> Any:
         if self._sandbox is None:
-            from codealign.sandbox import Sandbox
+            if self.executor is not None:
+                from codealign.scale.sandbox import ClusterSandbox
 
-            self._sandbox = Sandbox(workers=self.config.execution.workers, cache=self.cache)
+                self._sandbox = ClusterSandbox(self.executor, workers=self.config.execution.workers, cache=self.cache)
+            else:
+                from codealign.sandbox import Sandbox
+
+                self._sandbox = Sandbox(workers=self.config.execution.workers, cache=self.cache)
             self._sandbox.start()
         return self._sandbox
 
@@ -81,6 +96,11 @@ class Runner:
             self._sandbox = None
         for backend in self._backends.values():
             backend.close()
+        if self._executor is not None:
+            self._executor.close()
+
+    def executor_usage(self) -> dict[str, Any]:
+        return self._executor.describe() if self._executor is not None else {"type": "local"}
 
     def backend_usage(self, role: str = GENERATOR) -> dict[str, Any]:
         backend = self._backends.get(role)

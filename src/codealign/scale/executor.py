@@ -27,6 +27,7 @@ class Executor(ABC):
 
     def __init__(self) -> None:
         self.tasks_per_node: Counter[str] = Counter()
+        self.replaced_actors = 0  # actors started again elsewhere because their node went away
 
     @abstractmethod
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any], init: Init = None) -> Iterator[Any]:
@@ -40,6 +41,8 @@ class Executor(ABC):
         out: dict[str, Any] = {"type": self.kind}
         if self.tasks_per_node:
             out["tasks_per_node"] = dict(sorted(self.tasks_per_node.items()))
+        if self.kind != "local":
+            out["replaced_actors"] = self.replaced_actors
         return out
 
     def __enter__(self) -> Executor:
@@ -172,6 +175,7 @@ class NodeActors:
         self.options.update(options)
         self.handles: list[Any] = []
         self.node_of: dict[int, str] = {}
+        self.lost: set[str] = set()
         for node in ex.nodes():
             for _ in range(per_node):
                 self.handles.append(self._start(node["NodeID"]))
@@ -199,12 +203,16 @@ class NodeActors:
 
         with contextlib.suppress(Exception):
             self.ex.ray.kill(handle)
-        nodes = [n["NodeID"] for n in self.ex.nodes()]
+        # Its node is suspect even while the cluster still lists it as alive (until the health checks notice).
+        self.lost.add(self.node_of.get(id(handle), ""))
+        alive = [n["NodeID"] for n in self.ex.nodes()]
+        nodes = [n for n in alive if n not in self.lost] or alive
         if not nodes:
             raise ClusterError("no alive Ray node is left to run on")
         held = Counter(self.node_of.get(id(h)) for h in self.handles if h is not handle)
         fresh = self._start(min(nodes, key=lambda n: (held[n], n)))
         self.handles[self.handles.index(handle)] = fresh
+        self.ex.replaced_actors += 1
         self.node_of.pop(id(handle), None)
         return fresh
 
@@ -215,6 +223,11 @@ class NodeActors:
             with contextlib.suppress(Exception):
                 self.ex.ray.kill(handle)
         self.handles = []
+
+
+def lost_work(ray: Any, exc: BaseException) -> bool:
+    """True for errors that mean the cluster lost the work (a dead actor, worker or node), not that it failed."""
+    return isinstance(exc, ray.exceptions.RayError) and not isinstance(exc, ray.exceptions.RayTaskError)
 
 
 def require_ray() -> Any:

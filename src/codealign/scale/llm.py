@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from codealign.llm.backend import Backend, BackendConfig, Job, JobResult
+from codealign.scale.executor import lost_work
 
 
 class BackendActor:
@@ -48,6 +49,7 @@ class RayBackend(Backend):
         super().__init__(config, cache)
         self.ex = executor
         self.actors: Any = []
+        self._turn = 0
         self.batch = max(config.max_in_flight if config.type == "openai" else 4 * config.batch_size, 1)
 
     def load(self) -> None:
@@ -77,18 +79,32 @@ class RayBackend(Backend):
         self.actors = []
 
     def _generate(self, jobs: list[Job]) -> Iterator[JobResult]:
-        """Jobs go out in batches, one feeding thread per actor; results come back one job at a time."""
-        work: deque[Job] = deque(jobs)
+        """Jobs are dealt to the actors in turn (starting one further on each call) and sent in batches by one
+        thread per actor; an actor that runs out takes from the busiest one. Results come back job by job."""
+        actors = list(self.actors)
+        queues: list[deque[Job]] = [deque() for _ in actors]
+        first = self._turn % len(actors)
+        self._turn += 1
+        for k, job in enumerate(jobs):
+            queues[(first + k) % len(actors)].append(job)
         lock = threading.Lock()
         results: queue.Queue[Any] = queue.Queue()
         stop = threading.Event()
         retries = self.ex.options.max_retries
 
-        def feed(actor: Any) -> None:
+        def take(i: int) -> list[Job]:
+            with lock:
+                own = queues[i]
+                if not own:  # help the actor with the most left
+                    other = max(queues, key=len)
+                    for _ in range((len(other) + 1) // 2):
+                        own.append(other.pop())
+                return [own.popleft() for _ in range(min(self.batch, len(own)))]
+
+        def feed(i: int, actor: Any) -> None:
             failures = 0
             while not stop.is_set():
-                with lock:
-                    batch = [work.popleft() for _ in range(min(self.batch, len(work)))]
+                batch = take(i)
                 if not batch:
                     return
                 left = {job.pos: job for job in batch}
@@ -99,23 +115,23 @@ class RayBackend(Backend):
                         self.ex.count([node])
                         results.put(res)
                     failures = 0
-                except (self.ex.ray.exceptions.RayActorError, self.ex.ray.exceptions.ObjectLostError) as exc:
-                    with lock:  # what was not answered goes back, for a fresh actor (or another one) to ask
-                        work.extendleft(reversed(list(left.values())))
-                        failures += 1
-                        if failures > retries:
-                            results.put(exc)
-                            return
-                        try:
-                            actor = self.actors.replace(actor)
-                        except Exception as err:  # no node left
-                            results.put(err)
-                            return
-                except Exception as exc:  # a bug in a backend: stop the run with it
-                    results.put(exc)
-                    return
+                except Exception as exc:
+                    if not lost_work(self.ex.ray, exc):  # a bug in a backend: stop the run with it
+                        results.put(exc)
+                        return
+                    with lock:  # what was not answered goes back, for the actor that replaces this one
+                        queues[i].extendleft(reversed(list(left.values())))
+                    failures += 1
+                    if failures > retries:
+                        results.put(exc)
+                        return
+                    try:
+                        actor = self.actors.replace(actor)
+                    except Exception as err:  # no node left
+                        results.put(err)
+                        return
 
-        threads = [threading.Thread(target=feed, args=(a,), daemon=True) for a in self.actors]
+        threads = [threading.Thread(target=feed, args=(i, a), daemon=True) for i, a in enumerate(actors)]
         for t in threads:
             t.start()
         try:
@@ -155,6 +171,7 @@ class GpuActors:
             self.ex.ray.kill(handle)
         fresh = self._cls.remote(self._config)
         self.handles[self.handles.index(handle)] = fresh
+        self.ex.replaced_actors += 1
         return fresh
 
     def close(self) -> None:

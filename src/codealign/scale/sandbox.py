@@ -16,6 +16,7 @@ from typing import Any
 from codealign.cache import NullCache
 from codealign.sandbox.engine import CACHE_NS, Sandbox
 from codealign.sandbox.types import Outcome, Program, Status
+from codealign.scale.executor import lost_work
 
 _BATCH = 16  # programs per call to an actor
 _DEPTH = 2  # calls in flight per actor, so an actor never waits for the driver
@@ -63,6 +64,7 @@ class ClusterSandbox:
         self.disk_mb = disk_mb
         self.allow_no_isolation = allow_no_isolation
         self.actors: Any = []
+        self._turn = 0
         self.stats = {"executed": 0, "cached": 0, "restarts": 0}
 
     def __enter__(self) -> ClusterSandbox:
@@ -143,11 +145,15 @@ class ClusterSandbox:
                         yield s, Outcome.model_validate({**found[k], "id": program.id, "cached": True})
                     else:
                         waiting.append((s, program, k))
-            # Hand batches to the least busy actors.
-            for actor in sorted(self.actors, key=lambda a: load.get(id(a), 0)):
+            # Hand batches to the least busy actors, taking turns, so a few programs still spread over the nodes.
+            actors = list(self.actors)
+            turn = self._turn % len(actors)
+            for actor in sorted(actors[turn:] + actors[:turn], key=lambda a: load.get(id(a), 0)):
                 load.setdefault(id(actor), 0)
                 while waiting and load[id(actor)] < _DEPTH:
-                    jobs = [waiting.popleft() for _ in range(min(_BATCH, len(waiting)))]
+                    size = max(1, min(_BATCH, -(-len(waiting) // len(actors))))
+                    jobs = [waiting.popleft() for _ in range(size)]
+                    self._turn += 1
                     ref = actor.run.remote([p for _, p, _ in jobs])
                     in_flight[ref] = (actor, jobs)
                     load[id(actor)] += 1
@@ -159,8 +165,10 @@ class ClusterSandbox:
             actor, jobs = in_flight.pop(done[0])
             load[id(actor)] -= 1
             try:
-                node, rows = self.ex.get(done[0])
-            except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError) as exc:
+                node, rows = ray.get(done[0])
+            except Exception as exc:
+                if not lost_work(ray, exc):
+                    raise
                 # Its node went away (or the actor with it): run the batch again on a fresh actor elsewhere.
                 failures[jobs[0][0]] = failures.get(jobs[0][0], 0) + 1
                 if failures[jobs[0][0]] > self.ex.options.max_retries:
