@@ -22,8 +22,20 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+# This file is named ray.py: take its folder off the path so `import ray` finds the library, not this script.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+
+def sibling(name: str):  # noqa: ANN201
+    """Another script of this folder, as a module (the dedup corpus, the pipeline's seed maker)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def cpu() -> float:
@@ -62,7 +74,7 @@ def curate_job(work: Path, files: int, cpus: int, address: str) -> dict:
 
 
 def dedup_job(work: Path, limit_mb: float, cpus: int, address: str) -> dict:
-    from dedup import corpus
+    corpus = sibling("dedup").corpus
 
     from codealign.curate.tools import run_dedup
     from codealign.scale.config import ExecutorConfig, RayOptions
@@ -86,9 +98,8 @@ def run_job(work: Path, seeds: int, shard: int, cpus: int, address: str) -> dict
     from codealign.config import load_config
     from codealign.pipeline import RunConfig, run_pipeline
     from codealign.testing.server import ScriptedServer
-    from pipeline import make_seeds
 
-    make_seeds(work / "seeds.jsonl", seeds)
+    sibling("pipeline").make_seeds(work / "seeds.jsonl", seeds)
     out = {}
     with ScriptedServer() as server:
         for name, extra in (("local", []), ("ray", ["executor=ray", f"ray.address={address}"])):
