@@ -68,7 +68,7 @@ def test_dedup_on_ray_splits_files_into_byte_ranges_and_keeps_the_same_rows(tmp_
 
     _run(["dedup", parts, "--field", "content", "-o", tmp_path / "local.jsonl"])
     _run(["dedup", parts, "--field", "content", "-o", tmp_path / "ray.jsonl", "--executor", "ray",
-                "--ray-address", ray_cluster.address, "--ray-option", "split_mb=0.03"])  # fmt: skip
+                "--ray-address", ray_cluster.address, "--ray-option", "split_mb=0.03", "--ray-option", "partitions=13"])  # fmt: skip
 
     assert (tmp_path / "local.jsonl").read_bytes() == (tmp_path / "ray.jsonl").read_bytes()
     assert (tmp_path / "local.rejects.jsonl").read_bytes() == (tmp_path / "ray.rejects.jsonl").read_bytes()

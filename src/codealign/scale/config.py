@@ -29,7 +29,7 @@ class RayOptions(StrictModel):
     max_retries: int = Field(3, ge=0, description="times a task is run again after its worker or node died")
     split_mb: float = Field(64.0, gt=0, description="dedup: bytes of JSONL each reading task takes, in MB")
     partitions: int | None = Field(
-        None, ge=1, description="dedup: tasks that group LSH buckets and check pairs (default: one per 4 bands)"
+        None, ge=1, description="dedup: tasks that group LSH buckets, and that check pairs (default: bands / 4)"
     )
     sandbox_workers: int | None = Field(
         None, ge=1, description="sandbox processes in each node's actor (default: the node's CPUs)"

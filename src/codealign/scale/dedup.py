@@ -2,11 +2,12 @@
 
 1. Reading tasks take byte ranges of the files (`ray.split_mb` each; a range owns the lines that start in it), parse
    each row once, and return its place (offset, line) to the driver: about 40 bytes a row. Its exact digest and
-   its MinHash signature's LSH band rows (bucket key, row) stay in the object store, split into partitions.
+   its MinHash signature's LSH band rows (band, bucket key, row) stay in the object store, split into partitions
+   by bucket key.
 2. Exact tasks each take one partition of the digests and name every later copy of a digest a duplicate of its
    first copy in input order; the other rows take part in near-dedup.
-3. Grouping tasks each take one partition from every reading task, drop rows that are not taking part, and find the
-   candidate pairs of each of their bands exactly as `NearDedupIndex` does; the pairs are split again by hash.
+3. Grouping tasks each take one partition from every reading task (whole buckets), drop rows that are not taking
+   part, and find the candidate pairs of each bucket exactly as `NearDedupIndex` does; pairs are split by hash.
 4. Checking tasks each take one share of the pairs, drop repeats, and compute the exact Jaccard of each pair by
    reading the two rows back from the files; only verified pairs reach the driver.
 5. The driver joins verified pairs into clusters (union-find, order-independent) and keeps the smallest row.
@@ -155,7 +156,11 @@ def exact_groups(base: np.ndarray, *parts: np.ndarray) -> tuple[str, np.ndarray,
 
 
 def band_rows(texts: list[bytes], rows: np.ndarray, part: int, params: LSHParams, partitions: int) -> list[np.ndarray]:
-    """Each row's bucket key in every band, as BAND_ROW arrays, one per partition (band b goes to b % partitions)."""
+    """Each row's bucket key in every band, as BAND_ROW arrays, one per partition.
+
+    A bucket (band, key) goes whole to the partition `key % partitions`, so a grouping task sees complete buckets
+    and the number of partitions is free of the number of bands.
+    """
     from codealign.curate.minhash import EMPTY, MinHasher, band_keys
 
     bands, rows_per_band = params.banding()
@@ -171,17 +176,22 @@ def band_rows(texts: list[bytes], rows: np.ndarray, part: int, params: LSHParams
         nonempty = sigs[:, 0] != EMPTY  # documents without tokens never match anything
         keys = band_keys(sigs[nonempty], bands, rows_per_band)
         docs = rows[start:stop][nonempty]
-        for b in range(bands):
-            out = np.empty(len(docs), dtype=BAND_ROW)
-            out["key"], out["band"], out["part"], out["row"] = keys[:, b], b, part, docs
-            pieces[b % partitions].append(out)
+        out = np.empty(keys.size, dtype=BAND_ROW)  # document-major: each document's bands in turn
+        out["key"] = keys.ravel()
+        out["band"] = np.tile(np.arange(bands, dtype=np.uint16), len(docs))
+        out["part"], out["row"] = part, np.repeat(docs, bands)
+        share = out["key"] % np.uint64(partitions)
+        order = np.argsort(share, kind="stable")
+        bounds = np.searchsorted(share[order], np.arange(partitions + 1, dtype=np.uint64))
+        for p in range(partitions):
+            pieces[p].append(out[order[bounds[p] : bounds[p + 1]]])
         start = stop
     return [np.concatenate(p) if p else np.empty(0, dtype=BAND_ROW) for p in pieces]
 
 
 def group_buckets(base: np.ndarray, alive: np.ndarray, shares: int, max_bucket: int, *parts: np.ndarray
                   ) -> tuple[Any, ...]:  # fmt: skip
-    """A grouping task: candidate pairs (global row codes) of the bands in one partition, split into `shares`."""
+    """A grouping task: candidate pairs (global row codes) of the buckets in one partition, split into `shares`."""
     import ray
 
     from codealign.curate.dedup import _ROW, band_pairs

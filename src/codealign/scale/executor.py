@@ -253,11 +253,28 @@ def connect(ray: Any, options: RayOptions) -> bool:
     elif options.init:
         raise CodealignError("ray.init options apply only when Ray is started here; the cluster at "
                              f"{address} was configured by `ray start`")  # fmt: skip
+    if address is not None:
+        _probe(address)
     try:
         ray.init(address=address, **kwargs)
     except ConnectionError as exc:
         raise ClusterError(f"cannot reach the Ray cluster at {address}: {exc}") from None
     return address is None
+
+
+def _probe(address: str) -> None:
+    """Fail in seconds, not minutes of Ray's own retries, when a HOST:PORT address has nothing listening."""
+    import socket
+
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", or a form Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}; start it with "
+                           "`ray start --head` there, or give the address `ray start` printed") from None
 
 
 def make_executor(config: ExecutorConfig | None = None, workers: int = 1) -> Executor:
