@@ -117,6 +117,41 @@ def run_job(work: Path, seeds: int, shard: int, cpus: int, address: str) -> dict
             "same": same(work / "local", work / "ray", names)}  # fmt: skip
 
 
+def _noop(x: int) -> int:
+    return x
+
+
+def _size(a) -> int:  # noqa: ANN001
+    return int(a.nbytes)
+
+
+def primitives(ray) -> dict:  # noqa: ANN001
+    """What one task and one moved megabyte cost on this cluster: the units the scale plan is written in."""
+    import numpy as np
+
+    noop = ray.remote(num_cpus=0.01)(_noop)
+    ray.get([noop.remote(i) for i in range(50)])  # workers warm
+    n = 1000
+    t0 = time.perf_counter()
+    ray.get([noop.remote(i) for i in range(n)])
+    per_task = (time.perf_counter() - t0) / n
+    t0 = time.perf_counter()
+    for i in range(100):
+        ray.get(noop.remote(i))
+    round_trip = (time.perf_counter() - t0) / 100
+    # 64 MB put by the driver, read by a task on the other node (scheduled by its resource)
+    other = [nd["NodeID"] for nd in ray.nodes() if nd["Alive"] and "node:__internal_head__" not in nd["Resources"]]
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    size = ray.remote(num_cpus=0.01, scheduling_strategy=NodeAffinitySchedulingStrategy(other[0], soft=False))(_size)
+    data = ray.put(np.ones(64 << 20, dtype=np.uint8))
+    ray.get(size.remote(ray.put(np.ones(1, dtype=np.uint8))))
+    t0 = time.perf_counter()
+    ray.get(size.remote(data))
+    mb_s = 64 * 1.048576 / (time.perf_counter() - t0)
+    return {"task_ms": per_task * 1000, "round_trip_ms": round_trip * 1000, "transfer_mb_s": mb_s}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cpus", type=int, default=1, help="CPUs of each of the two Ray nodes")
@@ -139,6 +174,9 @@ def main() -> None:
         ray.init(address=cluster.address, log_to_driver=False)
         print(f"two-node Ray cluster on this machine ({args.cpus} CPU each) up in {time.perf_counter() - t0:.1f} s; "
               f"local executor: {2 * args.cpus} worker processes")  # fmt: skip
+        prim = primitives(ray)
+        print(f"a task: {prim['task_ms']:.2f} ms each when 1,000 are in flight, {prim['round_trip_ms']:.2f} ms one at a "
+              f"time; 64 MB from the head's object store to a task on the other node: {prim['transfer_mb_s']:.0f} MB/s")
         with tempfile.TemporaryDirectory(prefix="codealign-ray-bench-") as tmp:
             for name, job in (("curate", lambda w: curate_job(w, args.files, 2 * args.cpus, cluster.address)),
                               ("dedup", lambda w: dedup_job(w, args.dedup_mb, 2 * args.cpus, cluster.address)),
