@@ -11,14 +11,11 @@ import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from codealign.errors import BackendError
 from codealign.llm.backend import Backend, Job, JobResult
 from codealign.llm.base import Completion, Request
-
-_LOCAL_PREFIXES = ("/", "./", "../", "~")
 
 
 @dataclass
@@ -42,33 +39,14 @@ class TransformersBackend(Backend):
 
     def load(self) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # the job's own progress bar is the one to watch
+        from codealign.llm.hf_loading import load_causal_lm, load_tokenizer, resolve_device, resolve_dtype
 
-        model_id = self.config.model
-        if model_id.startswith(_LOCAL_PREFIXES) and not Path(model_id).expanduser().exists():
-            raise BackendError(f"model path not found: {model_id}")
-        device = self.config.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        dtype: Any = self.config.dtype
-        if dtype == "auto":
-            dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-        else:
-            dtype = getattr(torch, dtype, None)
-            if not isinstance(dtype, torch.dtype):
-                raise BackendError(f"unknown dtype {self.config.dtype!r}: use float32, bfloat16, float16 or auto")
-        kwargs = {"revision": self.config.revision, "trust_remote_code": self.config.trust_remote_code}
-        local = Path(model_id).expanduser()
-        source = str(local) if local.exists() else model_id
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-            self.model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
-        except (OSError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BackendError(f"cannot load model {model_id!r}: {first}") from None
+        cfg = self.config
+        device = resolve_device(cfg.device)
+        dtype = resolve_dtype(cfg.dtype, device)
+        self.tokenizer = load_tokenizer(cfg.model, cfg.revision, cfg.trust_remote_code)
+        self.model = load_causal_lm(cfg.model, cfg.revision, cfg.trust_remote_code, dtype=dtype, device=device)
         self.model.to(device).eval()
         self.device = device
         self._torch = torch
