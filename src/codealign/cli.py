@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "decontaminate",
     "report",
     "export",
+    "train",
 ]
 
 app = typer.Typer(

@@ -96,6 +96,7 @@ FILTERS = Registry("filters")
 LANGUAGES = Registry("languages")
 SYNTAXES = Registry("syntaxes")
 BENCHMARKS = Registry("benchmarks")
+TRAIN_FORMATS = Registry("train_formats")
 
 # Built-in entries. One line per component; keep each kind's block sorted.
 
@@ -171,3 +172,11 @@ BENCHMARKS.register("jsonl", "codealign.evaluate.suites.jsonl:JsonlTasks", summa
 BENCHMARKS.register("mbpp", "codealign.evaluate.suites.mbpp:Mbpp", summary="MBPP (EvalPlus v0.2.0, base inputs)")
 BENCHMARKS.register("mbpp+", "codealign.evaluate.suites.mbpp:MbppPlus", summary="MBPP+ (EvalPlus v0.2.0): base and plus inputs")
 BENCHMARKS.register("multipl-e", "codealign.evaluate.suites.multipl_e:MultiPLE", summary="MultiPL-E from local files: multipl-e:PATH, every language the sandbox runs")
+
+# --- training data formats (codealign.train) ---
+TRAIN_FORMATS.register("chat", "codealign.train.formats.chat:ChatFormat", summary="messages through the tokenizer's chat template")
+TRAIN_FORMATS.register("commits", "codealign.train.formats.commits:CommitsFormat", summary="OctoPack before / message / after")
+TRAIN_FORMATS.register("completion", "codealign.train.formats.completion:CompletionFormat", summary="plain code, loss on every token")
+TRAIN_FORMATS.register("fim", "codealign.train.formats.fim:FimFormat", summary="fill-in-the-middle, PSM and SPM")
+TRAIN_FORMATS.register("instruction", "codealign.train.formats.instruction:InstructionFormat", summary="a prompt template for base models")
+TRAIN_FORMATS.register("repo", "codealign.train.formats.repo:RepoFormat", summary="repository-level packing of files")
