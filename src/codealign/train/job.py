@@ -11,6 +11,7 @@ import importlib.util
 import resource
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,56 @@ def peak_memory(device: str) -> tuple[float, str]:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process RSS"
 
 
+@dataclass
+class Setup:
+    """Everything a run is made of, up to the trainer: what `train` runs and what tests inspect."""
+
+    config: TrainConfig
+    device: str
+    plan: Any
+    tokenizer: Any
+    formats: dict[str, Any]
+    vocab: Any
+    prepared: Any
+    trainer: Any = None
+
+
+def prepare_data(config: TrainConfig, say: Any = None) -> Setup:
+    """Tokenizer, formats, special tokens and the encoded data; no model is loaded yet."""
+    from codealign.train import model as models
+    from codealign.train.data import prepare
+    from codealign.train.trainer import batch_plan
+
+    device = models.device_kind(config)
+    plan = batch_plan(config)
+    tokenizer = models.load_tokenizer(config)
+    formats = make_formats(config, tokenizer)
+    vocab = models.prepare_vocab(tokenizer, [t for f in formats.values() for t in f.needed_tokens()])
+    for note in vocab.notes:
+        (say or (lambda *a: None))(f"[yellow]tokenizer[/]: {note}")
+    return Setup(config, device, plan, tokenizer, formats, vocab, prepare(config, formats))
+
+
+def make_trainer(setup: Setup, callbacks: list[Any]) -> Any:
+    """The model (a reference copy for full DPO, an adapter for LoRA) and the TRL trainer around it."""
+    from codealign.train import model as models
+    from codealign.train.trainer import build_trainer, trainer_args
+
+    config, device = setup.config, setup.device
+    model = models.load_model(config, setup.tokenizer, setup.vocab, device)
+    ref_model = None
+    if config.stage == "dpo" and config.peft == "none":
+        ref_model = models.load_model(config, setup.tokenizer, setup.vocab, device)  # frozen copy of the start
+    if config.peft == "qlora":
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
+    args = trainer_args(config, Path(config.output_dir), device, bool(setup.prepared.eval), setup.plan)
+    setup.trainer = build_trainer(config, model, ref_model, setup.tokenizer, setup.prepared.train, setup.prepared.eval,
+                                  models.lora_config(config, setup.vocab), args, callbacks)  # fmt: skip
+    return setup.trainer
+
+
 def train(config: TrainConfig, console: Any = None) -> dict[str, Any]:
     """Train as `config` says and return the run summary (also in output_dir/train_summary.json)."""
     from rich.console import Console
@@ -82,19 +133,13 @@ def train(config: TrainConfig, console: Any = None) -> dict[str, Any]:
         say(f"[green]already trained[/]: {out} is a finished run of this config; nothing to do")
         return {**done, "already": True}
 
-    from codealign.train import model as models
-    from codealign.train.data import prepare, run_info
+    from codealign.train.data import run_info
     from codealign.train.progress import callbacks, read_log
-    from codealign.train.trainer import batch_plan, build_trainer, save_model, trainer_args
+    from codealign.train.trainer import save_model
 
-    device = models.device_kind(config)
-    plan = batch_plan(config)
-    tokenizer = models.load_tokenizer(config)
-    formats = make_formats(config, tokenizer)
-    vocab = models.prepare_vocab(tokenizer, [t for f in formats.values() for t in f.needed_tokens()])
-    for note in vocab.notes:
-        say(f"[yellow]tokenizer[/]: {note}")
-    prepared = prepare(config, formats)
+    setup = prepare_data(config, say)
+    prepared, plan, device, tokenizer, vocab, formats = (setup.prepared, setup.plan, setup.device, setup.tokenizer,
+                                                         setup.vocab, setup.formats)  # fmt: skip
     resume.check_data(out, prepared.fingerprint)
     if main:
         resume.start(out, fixed, prepared.fingerprint)
@@ -113,17 +158,7 @@ def train(config: TrainConfig, console: Any = None) -> dict[str, Any]:
         f"{sum(s.rows for s in prepared.sources):,} rows; batch {plan.global_size} "
         f"({plan.per_device} x {plan.accumulation} accumulation x {plan.processes} processes) on {device}")  # fmt: skip
 
-    model = models.load_model(config, tokenizer, vocab, device)
-    ref_model = None
-    if config.stage == "dpo" and config.peft == "none":
-        ref_model = models.load_model(config, tokenizer, vocab, device)  # frozen copy of the starting point
-    if config.peft == "qlora":
-        from peft import prepare_model_for_kbit_training
-
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
-    args = trainer_args(config, out, device, bool(prepared.eval), plan)
-    trainer = build_trainer(config, model, ref_model, tokenizer, prepared.train, prepared.eval,
-                            models.lora_config(config, vocab), args, callbacks(log_path, console, config.progress and main))  # fmt: skip
+    trainer = make_trainer(setup, callbacks(log_path, console, config.progress and main))
     began = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     if prepared.eval:

@@ -106,7 +106,21 @@ def build_trainer(
         trainer = _dpo_trainer_class()(ref_model=ref_model, **common)
     for cb in (PrinterCallback, ProgressCallback):  # our progress bar and log replace them
         trainer.remove_callback(cb)
+    _expose_head_bias(trainer.model)
     return trainer
+
+
+def _expose_head_bias(model: Any) -> None:
+    """TRL's fused LM head reads `lm_head.weight` and `lm_head.bias`. When LoRA trains added tokens of a model with
+    tied embeddings, PEFT wraps the head in a TrainableTokensWrapper that gives the merged `weight` (trained rows
+    included) but not `bias`; hand it the wrapped layer's own bias (None for most LMs) so the two work together."""
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if head is None or type(head).__name__ != "TrainableTokensWrapper":
+        return
+    try:
+        head.bias  # noqa: B018
+    except AttributeError:
+        head.bias = getattr(head.original_module, "bias", None)
 
 
 def _dpo_trainer_class() -> Any:
