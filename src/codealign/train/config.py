@@ -55,6 +55,15 @@ FREE_KEYS = frozenset({
 })  # fmt: skip
 
 
+def known_format(name: str | None) -> str | None:
+    """A format name the registry knows (checked when the config is read, before any model loads)."""
+    from codealign.registry import TRAIN_FORMATS
+
+    if name is not None and name not in TRAIN_FORMATS:
+        raise ValueError(f"unknown format {name!r}; known: {', '.join(TRAIN_FORMATS.names())}")
+    return name
+
+
 class DataSource(StrictModel):
     """One dataset: a codealign run directory, a JSONL/Parquet file or folder, or a Hugging Face dataset id."""
 
@@ -68,6 +77,11 @@ class DataSource(StrictModel):
     format: str | None = Field(None, description="this source's format, when it differs from the top-level one")
     split: str = Field("train", description="Hugging Face datasets: the split to read")
     name: str | None = Field(None, description="Hugging Face datasets: the configuration name")
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        return known_format(value)
 
 
 class LoraOptions(StrictModel):
@@ -158,6 +172,11 @@ class TrainConfig(StrictModel):
     keep_checkpoints: bool = Field(False, description="keep output_dir/checkpoints after a successful run")
     progress: bool = Field(True, description="show the progress bar")
 
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        return known_format(value)
+
     @field_validator("data", mode="before")
     @classmethod
     def _sources(cls, value: Any) -> Any:
@@ -174,10 +193,6 @@ class TrainConfig(StrictModel):
         for key, value in table.items():
             if getattr(self, key) is None:
                 self.__dict__[key] = value
-        from codealign.registry import TRAIN_FORMATS
-
-        for name in {self.format, *(s.format for s in self.data if s.format)}:
-            TRAIN_FORMATS.entry(name)  # unknown format names fail now, naming the known ones
         return self
 
     def fixed(self) -> dict[str, Any]:
