@@ -34,7 +34,9 @@ test: install
 test-all: install
 	$(PY) -m pytest -q -m "not gpu"
 
-# The main job with no model hub: the scripted OpenAI-compatible server (codealign.testing) stands in for the model.
+# The main job with no model hub: the scripted OpenAI-compatible server (codealign.testing) stands in for the model;
+# then the tiny random test model is trained on the run (SFT, then DPO) and evaluated.
+DEMO_TRAIN := --set batch_size=2 --set per_device_batch_size=2 --set epochs=10 --set logging_steps=1 --set gradient_checkpointing=false
 demo: install
 	@tmp=$$(mktemp -d); \
 	$(PY) -m codealign.testing --port 0 --log $$tmp/requests.jsonl --ready-file $$tmp/port >$$tmp/server.log 2>&1 & \
@@ -43,8 +45,12 @@ demo: install
 	[ -s $$tmp/port ] || { echo "the scripted server did not start; see $$tmp/server.log"; exit 1; }; \
 	$(VENV)/bin/codealign run examples/demo.yaml --set backend.base_url=http://127.0.0.1:$$(cat $$tmp/port)/v1 || exit $$?; \
 	echo "outputs in runs/demo: report.html, final/sft.jsonl, final/dpo.jsonl, funnel.json, rejects/; model requests logged in $$tmp/requests.jsonl"; \
-	$(PY) tests/tiny_model.py $$tmp/tiny-model >/dev/null || exit $$?; \
-	$(VENV)/bin/codealign evaluate --benchmark jsonl:examples/evaluate_tasks.jsonl --model $$tmp/tiny-model \
+	[ -d runs/tiny-model ] || $(PY) -m codealign.testing.tiny_model runs/tiny-model >/dev/null || exit $$?; \
+	$(VENV)/bin/codealign train examples/train-sft.yaml --set model=runs/tiny-model --set data=runs/demo \
+	  --set output_dir=runs/demo/model/sft $(DEMO_TRAIN) --set learning_rate=1e-3 || exit $$?; \
+	$(VENV)/bin/codealign train examples/train-dpo.yaml --set model=runs/demo/model/sft --set data=runs/demo \
+	  --set output_dir=runs/demo/model/dpo $(DEMO_TRAIN) --set learning_rate=1e-4 || exit $$?; \
+	$(VENV)/bin/codealign evaluate --benchmark jsonl:examples/evaluate_tasks.jsonl --model runs/demo/model/dpo \
 	  --max-tokens 48 --train-data runs/demo -o runs/demo/evaluate/results.jsonl || exit $$?
 
 lint: install

@@ -11,9 +11,18 @@ pytest.importorskip("peft")
 
 
 @pytest.fixture(autouse=True)
-def _offline(monkeypatch):
+def _offline_and_one_thread(monkeypatch):
+    """No hub, and one torch thread: the tiny model gains nothing from two, and on a shared machine the second
+    thread's spinning costs more than it gives. Subprocesses inherit the same through the environment."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -76,3 +76,16 @@ def test_help_is_fast_and_names_the_examples():
                                "print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft') if m in sys.modules))"],
                               capture_output=True, text=True, timeout=120)  # fmt: skip
     assert imported.stdout.strip() == "[]"
+
+
+def test_example_configs_show_the_defaults():
+    """examples/train-*.yaml annotate every default; they must stay the defaults."""
+    from codealign.config import load_config
+    from codealign.train import TrainConfig
+    from tests.train.conftest import REPO
+
+    for name in ("train-sft.yaml", "train-dpo.yaml"):
+        example = load_config(TrainConfig, REPO / "examples" / name)
+        bare = TrainConfig(stage=example.stage, model=example.model, output_dir=example.output_dir,
+                           data=[s.model_dump() for s in example.data])  # fmt: skip
+        assert example.model_dump() == bare.model_dump(), name

@@ -35,7 +35,7 @@ def env():
 
 @pytest.mark.timeout(1800)  # two real training processes; generous for a loaded machine
 def test_kill_9_mid_training_then_rerun_ends_at_the_same_step(tiny_model_path, tmp_path):
-    cfg = write_config(tmp_path / "train.yaml", **base_config(tiny_model_path, tmp_path, epochs=30, save_steps=25))
+    cfg = write_config(tmp_path / "train.yaml", **base_config(tiny_model_path, tmp_path, epochs=12, save_steps=10))
     out = tmp_path / "out"
     command = [sys.executable, "-m", "codealign", "train", str(cfg), "-q"]
     with (tmp_path / "first.log").open("w") as log:
@@ -49,11 +49,11 @@ def test_kill_9_mid_training_then_rerun_ends_at_the_same_step(tiny_model_path, t
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert not (out / "train_summary.json").exists()  # killed before the end (300 steps)
+    assert not (out / "train_summary.json").exists()  # killed before the end (120 steps)
     whole = sorted(out.glob("checkpoints/checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[-1]
     # A checkpoint cut short by the kill: a later step, a model file, a trainer state that does not parse.
     step = int(whole.name.split("-")[1])
-    partial = out / "checkpoints" / f"checkpoint-{step + 25}"
+    partial = out / "checkpoints" / f"checkpoint-{step + 10}"
     if not partial.exists():
         shutil.copytree(whole, partial)
         (partial / "trainer_state.json").write_text('{"global_step": ')
@@ -65,11 +65,11 @@ def test_kill_9_mid_training_then_rerun_ends_at_the_same_step(tiny_model_path, t
     resumed = int(found.group(1))
     assert resumed == step and not partial.exists()  # the cut checkpoint was skipped and removed
     summary = json.loads((out / "train_summary.json").read_text())
-    assert summary["results"]["steps"] == 300  # 40 examples / batch 4 x 30 epochs, as without the kill
+    assert summary["results"]["steps"] == 120  # 40 examples / batch 4 x 12 epochs, as without the kill
     assert summary["results"]["resumed_from"] == resumed
     logged = [json.loads(line)["step"] for line in (out / "train_log.jsonl").read_text().splitlines()
               if "loss" in json.loads(line)]  # fmt: skip
-    assert logged == [1, *range(5, 301, 5)]  # each logged step exactly once, across both runs
+    assert logged == [1, *range(5, 121, 5)]  # each logged step exactly once, across both runs
     assert not (out / "checkpoints").exists()
 
 

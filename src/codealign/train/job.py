@@ -11,6 +11,7 @@ import importlib.util
 import resource
 import shutil
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,12 +159,15 @@ def train(config: TrainConfig, console: Any = None) -> dict[str, Any]:
         f"{sum(s.rows for s in prepared.sources):,} rows; batch {plan.global_size} "
         f"({plan.per_device} x {plan.accumulation} accumulation x {plan.processes} processes) on {device}")  # fmt: skip
 
-    trainer = make_trainer(setup, callbacks(log_path, console, config.progress and main))
-    began = time.perf_counter()
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    if prepared.eval:
-        trainer.evaluate()
-    seconds = time.perf_counter() - began
+    with warnings.catch_warnings():
+        # TRL and PEFT still call transformers names that transformers 5 renamed; nothing a user can act on.
+        warnings.filterwarnings("ignore", message=".*deprecated and will be removed in v6", category=FutureWarning)
+        trainer = make_trainer(setup, callbacks(log_path, console, config.progress and main))
+        began = time.perf_counter()
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        if prepared.eval:
+            trainer.evaluate()
+        seconds = time.perf_counter() - began
     wait_for_everyone()
 
     template = next((t for t in (f.chat_template() for f in formats.values()) if t), None)
