@@ -8,6 +8,13 @@ from codealign.train.job import make_formats
 from tests.train.conftest import config, write_jsonl
 
 
+@pytest.fixture
+def fresh_tokenizer(tiny_model_path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_model_path)
+
+
 def prepared(tokenizer, **options):
     cfg = config("unused-model", "unused-out", **options)
     return prepare(cfg, make_formats(cfg, tokenizer))
@@ -95,3 +102,21 @@ def test_empty_or_absent_data_is_one_clear_error(tokenizer, tmp_path):
     (run / "final").mkdir(parents=True)
     with pytest.raises(InputError, match="has no final/dpo.jsonl"):
         prepared(tokenizer, data=str(run), stage="dpo")
+
+
+def test_sources_may_mix_formats(fresh_tokenizer, tmp_path):
+    from codealign.train.model import prepare_vocab
+
+    tasks = write_jsonl(tmp_path / "tasks.jsonl", [{"instruction": f"t{i}", "response": f"x = {i}"} for i in range(6)])
+    code = write_jsonl(tmp_path / "code.jsonl", [{"seed": f"def f{i}(x):\n    return x + {i}\n"} for i in range(40)])
+    cfg = config("unused-model", "unused-out", [str(tasks), {"path": str(code), "format": "fim"}],
+                 fim={"rate": 1.0, "spm_rate": 0.5})  # fmt: skip
+    formats = make_formats(cfg, fresh_tokenizer)
+    assert set(formats) == {"instruction", "fim"}
+    prepare_vocab(fresh_tokenizer, [t for f in formats.values() for t in f.needed_tokens()])
+    p = prepare(cfg, formats)
+    assert [s.format for s in p.sources] == ["instruction", "fim"]
+    assert [s.train for s in p.sources] == [6, 40] and len(p.train) == 46
+    assert p.sources[1].extra["fim:psm"] + p.sources[1].extra["fim:spm"] == 40
+    prefix = fresh_tokenizer.convert_tokens_to_ids("<fim_prefix>")
+    assert sum(ex["input_ids"][0] == prefix for ex in p.train) == 40

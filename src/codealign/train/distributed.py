@@ -14,16 +14,21 @@ def _state() -> object:
     return PartialState()
 
 
+def _env(*names: str, default: str) -> int:
+    """The first of the launcher variables that is set: torchrun/accelerate, then Open MPI, then MPICH."""
+    return int(next((os.environ[n] for n in names if os.environ.get(n)), default))
+
+
 def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
+    return _env("WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", default="1")
 
 
 def local_rank() -> int:
-    return int(os.environ.get("LOCAL_RANK", "0"))
+    return _env("LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", default="0")
 
 
 def is_main() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
+    return _env("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", default="0") == 0
 
 
 def wait_for_everyone() -> None:
