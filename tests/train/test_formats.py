@@ -250,3 +250,20 @@ def test_preference_pairs_share_the_sft_prompt(tokenizer):
     assert short.encode(row, "k") == "too long"
     with pytest.raises(ConfigError, match="DPO needs format: instruction or chat"):
         PreferencePairs(CompletionFormat(cfg(stage="dpo", format="completion"), tokenizer))
+
+
+def test_a_tokenizer_that_adds_bos_gets_it_once_at_the_start(fresh_tokenizer):
+    from tokenizers import processors
+
+    bos = fresh_tokenizer.convert_tokens_to_ids("<|user|>")  # any id: stands in for a Llama-style BOS
+    fresh_tokenizer._tokenizer.post_processor = processors.TemplateProcessing(
+        single="<|user|> $A <|endoftext|>", special_tokens=[("<|user|>", bos), ("<|endoftext|>", 0)])
+    assert fresh_tokenizer("x")["input_ids"][0] == bos  # it adds BOS (and EOS) to a sequence of its own
+    fmt = InstructionFormat(cfg(), fresh_tokenizer)
+    [ex] = fmt.encode(ROWS[0], "k")
+    assert ex["input_ids"][0] == bos and ex["input_ids"].count(bos) == 1
+    assert ex["input_ids"].count(fresh_tokenizer.eos_token_id) == 1  # only the EOS the format appends
+    fresh_tokenizer.chat_template = fmt.chat_template()
+    text = fresh_tokenizer.apply_chat_template([{"role": "user", "content": ROWS[0]["instruction"]}], tokenize=False,
+                                               add_generation_prompt=True)
+    assert fresh_tokenizer(text, add_special_tokens=False)["input_ids"] == fmt.prompt_ids(ROWS[0]["instruction"])

@@ -173,7 +173,7 @@ def prepare(config: Any, formats: dict[str, Any], console: Any = None) -> Prepar
                          f"max_length {config.max_length})")  # fmt: skip
 
     rng = random.Random(f"{config.seed}:split")
-    names = sorted(groups)
+    names = list(groups)  # sources in config order, rows in file order
     rng.shuffle(names)
     n_eval = int(config.eval_size) if config.eval_size >= 1 else int(config.eval_size * len(names))
     if n_eval >= len(names):
@@ -182,7 +182,7 @@ def prepare(config: Any, formats: dict[str, Any], console: Any = None) -> Prepar
     train: list[dict[str, Any]] = []
     evaluation: list[dict[str, Any]] = []
     per_source: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(stats))}
-    for g in sorted(groups):
+    for g in groups:  # the training set keeps the rows' order; the trainer's sampler shuffles
         if g in held:
             evaluation += groups[g]
             stats[owner[g]].eval += len(groups[g])

@@ -31,8 +31,10 @@ class Tokens:
         self.eos_id: int = tokenizer.eos_token_id
         bare = tokenizer("a", add_special_tokens=False)["input_ids"]
         full = tokenizer("a", add_special_tokens=True)["input_ids"]
-        # What the tokenizer puts before a sequence on its own (a BOS token for Llama-style tokenizers, often nothing).
-        self.prefix: list[int] = full[: len(full) - len(bare)] if full[len(full) - len(bare):] == bare else []
+        # What the tokenizer puts before a sequence on its own (a BOS token for Llama-style tokenizers, often nothing);
+        # anything it appends (some add EOS) is left out: formats place EOS themselves.
+        at = next((i for i in range(len(full) - len(bare) + 1) if full[i : i + len(bare)] == bare), 0)
+        self.prefix: list[int] = list(full[:at])
 
     def text(self, text: str) -> list[int]:
         """Token ids of content, no special tokens added, none parsed out of the text."""

@@ -73,7 +73,9 @@ class InstructionFormat(Format):
 
     def chat_template(self) -> str:
         """Renders [user, assistant, ...] messages as the template did; a generation prompt is the template's prompt."""
-        bos = "{{ bos_token }}" if self.tokens.prefix else ""
+        # The tokens the tokenizer opened the training prompt with (BOS), as text the template writes once.
+        prefix = "".join(self.tokens.tok.convert_ids_to_tokens(self.tokens.prefix))
+        bos = f"{{{{ {_jinja_string(prefix)} }}}}" if prefix else ""
         return (
             f"{bos}{{% for message in messages %}}"
             "{% if message['role'] == 'user' %}"
