@@ -68,11 +68,11 @@ def chart(
     out.append(f'<text x="{x0 + left + w / 2}" y="{y0 + height - 6}" text-anchor="middle" fill="#555">step</text>')
     out.append(f'<text x="{x0 + 14}" y="{y0 + top + h / 2}" text-anchor="middle" fill="#555" '
                f'transform="rotate(-90 {x0 + 14} {y0 + top + h / 2})">{escape(ylabel)}</text>')  # fmt: skip
-    legend_x = x0 + width - right
-    for i, (name, pts) in enumerate(series):
+    shown = [(i, name, pts) for i, (name, pts) in enumerate(series) if pts]
+    labels = [f"{name} (last {pts[-1][1]:.4f})" for _, name, pts in shown]
+    legend_x = x0 + width - right - sum(7 * len(label) + 30 for label in labels)  # right-aligned, in series order
+    for (i, name, pts), label in zip(shown, labels, strict=True):
         color = COLORS[i % len(COLORS)]
-        if not pts:
-            continue
         if len(pts) > 1:
             path = " ".join(f"{'M' if j == 0 else 'L'}{px(x):.1f},{py(y):.1f}" for j, (x, y) in enumerate(pts))
             out.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
@@ -80,11 +80,9 @@ def chart(
             for x, y in pts:
                 out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{color}"><title>{escape(name)} '
                            f'at step {_nice(x)}: {y:.4f}</title></circle>')  # fmt: skip
-        # The legend sits in the title row, right-aligned, one entry after another leftwards.
-        label = f"{name} (last {pts[-1][1]:.4f})"
-        legend_x -= 7 * len(label) + 30
         out.append(f'<line x1="{legend_x}" y1="{y0 + 14}" x2="{legend_x + 18}" y2="{y0 + 14}" stroke="{color}" stroke-width="3"/>')
         out.append(f'<text x="{legend_x + 23}" y="{y0 + 18}">{escape(label)}</text>')
+        legend_x += 7 * len(label) + 30
     out.append("</g>")
     return "".join(out)
 
