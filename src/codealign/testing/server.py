@@ -80,7 +80,11 @@ class Script:
 
     def find(self, stage: str, body: str) -> dict[str, Any] | None:
         key = {"concepts": "seed_match", "instruction": "concepts_match", "response": "instruction_match"}[stage]
+        # A task is written in the language its properties ask for: only that language's scenarios may answer.
+        asked = re.search(r"^language: (\S+)$", body, re.M) if stage == "instruction" else None
         for scenario in self.scenarios:
+            if asked and scenario.get("language", "python") != asked.group(1):
+                continue
             if scenario[key] in body:
                 return scenario
         return None
@@ -104,16 +108,17 @@ class Script:
             picks = [int(content_hash(str(seed), 8), 16) % len(responses)]
         else:
             picks = [i % len(responses) for i in range(n)]
-        return stage, name, [(responses[k]["kind"], self._response(responses[k])) for k in picks]
+        tag = (scenario or {}).get("language", "python")
+        return stage, name, [(responses[k]["kind"], self._response(responses[k], tag)) for k in picks]
 
     @staticmethod
-    def _response(item: dict[str, Any]) -> str:
+    def _response(item: dict[str, Any], tag: str = "python") -> str:
         text = item["text"]
         if "ramble" in item:
             return text.replace("RAMBLE", item["ramble"] * 4000)
         if "tests" not in item:
             return text + _TAIL["response"]
-        return f"{text}\n</response>\n\n<tests>\n```python\n{item['tests']}\n```\n</tests>{_TAIL['response']}"
+        return f"{text}\n</response>\n\n<tests>\n```{tag}\n{item['tests']}\n```\n</tests>{_TAIL['response']}"
 
 
 def cut(text: str, stop: list[str], max_tokens: int) -> tuple[str, str, int]:
