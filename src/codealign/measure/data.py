@@ -27,6 +27,7 @@ DEFAULT_CANDIDATES: dict[str, tuple[str, ...]] = {
     "concepts": ("concepts", "lineage.concepts"),
     "category": ("category", "lineage.category", "lineage.properties.category"),
     "difficulty": ("difficulty", "lineage.difficulty", "lineage.properties.difficulty"),
+    "language": ("language", "lineage.language"),
 }
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 _UNPARSED = object()
@@ -42,6 +43,7 @@ class FieldMap(StrictModel):
     concepts: str | None = None
     category: str | None = None
     difficulty: str | None = None
+    language: str | None = None
 
     def candidates(self, name: str) -> tuple[str, ...]:
         chosen = getattr(self, name)
@@ -62,20 +64,31 @@ def lookup(row: dict[str, Any], dotted: str) -> Any:
     return None
 
 
-def extract_code(response: str) -> str:
-    """The Python code in a response: its fenced code blocks (Python or untagged) joined, else the whole text.
+def extract_code(response: str, language: str = "python") -> str:
+    """The code in a response: its fenced code blocks (in `language`, or untagged) joined, else the whole text.
 
     A response that parses as Python as it stands is code, even when a docstring in it shows a fenced example.
     """
     if "```" not in response:
         return response
-    try:
-        ast.parse(response)
-        return response
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        pass
-    blocks = [body for lang, body in _FENCE.findall(response) if lang.lower() in ("", "python", "py", "python3")]
+    if language == "python":
+        try:
+            ast.parse(response)
+            return response
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            pass
+        tags: tuple[str, ...] = ("", "python", "py", "python3")
+        blocks = [body for lang, body in _FENCE.findall(response) if lang.lower() in tags]
+    else:
+        blocks = [body for lang, body in _FENCE.findall(response) if not lang or _language(lang.lower()) == language]
     return "\n\n".join(b.rstrip() for b in blocks) if blocks else ""
+
+
+def _language(name: str) -> str:
+    """The sandbox's name for a language or one of its aliases (`rs` -> rust); unknown names as they are."""
+    from codealign.registry import LANGUAGES
+
+    return LANGUAGES.entry(name).name if name in LANGUAGES else name
 
 
 def _as_text(value: Any) -> str:
@@ -95,9 +108,11 @@ def _as_concepts(value: Any) -> tuple[str, ...] | None:
 
 
 class Item:
-    """One example as the metrics see it. `tree` is the parsed code (None when it does not parse), computed once."""
+    """One example as the metrics see it. `tree` is the parsed Python code (None when it does not parse, and for
+    other languages, whose metrics read them through tree-sitter or mark them not applicable), computed once."""
 
-    __slots__ = ("index", "instruction", "response", "tests", "code", "concepts", "category", "difficulty", "_tree")
+    __slots__ = ("index", "instruction", "response", "tests", "code", "concepts", "category", "difficulty", "language",
+                 "_tree")  # fmt: skip
 
     def __init__(
         self,
@@ -109,12 +124,14 @@ class Item:
         concepts: tuple[str, ...] | None = None,
         category: str | None = None,
         difficulty: str | None = None,
+        language: str = "python",
     ) -> None:
         self.index = index
         self.instruction = instruction
         self.response = response
         self.tests = tests
-        self.code = extract_code(response) if code is None else code
+        self.language = language
+        self.code = extract_code(response, language) if code is None else code
         self.concepts = concepts
         self.category = category
         self.difficulty = difficulty
@@ -124,7 +141,8 @@ class Item:
     def tree(self) -> ast.Module | None:
         if self._tree is _UNPARSED:
             try:
-                self._tree = ast.parse(self.code) if self.code.strip() else None
+                ok = self.code.strip() and self.language == "python"
+                self._tree = ast.parse(self.code) if ok else None
             except (SyntaxError, ValueError, MemoryError, RecursionError):
                 self._tree = None
         return self._tree
@@ -183,15 +201,17 @@ def _iter_items(rows: Iterator[dict[str, Any]], fields: FieldMap, found: dict[st
 
     for i, row in enumerate(rows):
         code = get(row, "code")
+        language = _language(str(get(row, "language") or "python").lower())
         yield Item(
             index=i,
             instruction=_as_text(get(row, "instruction")),
             response=_as_text(get(row, "response")),
-            tests=extract_code(_as_text(get(row, "tests"))),  # tests often come fenced like the response
+            tests=extract_code(_as_text(get(row, "tests")), language),  # tests often come fenced like the response
             code=None if code is None else _as_text(code),
             concepts=_as_concepts(get(row, "concepts")),
             category=None if (c := get(row, "category")) is None else str(c),
             difficulty=None if (d := get(row, "difficulty")) is None else str(d),
+            language=language,
         )
 
 

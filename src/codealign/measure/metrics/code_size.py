@@ -21,9 +21,9 @@ def ast_size(tree: ast.AST) -> tuple[int, int]:
     return nodes, deepest
 
 
-def lines_of_code(code: str) -> int:
+def lines_of_code(code: str, comments: tuple[str, ...] = ("#",)) -> int:
     """Non-blank lines that are not only a comment."""
-    return sum(1 for line in code.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    return sum(1 for line in code.splitlines() if line.strip() and not line.lstrip().startswith(comments))
 
 
 class CodeSize(ItemMetric):
@@ -35,6 +35,9 @@ class CodeSize(ItemMetric):
     headline = ("loc", "ast_nodes")
 
     def item(self, item: Item) -> dict[str, float | None]:
+        if item.language != "python":
+            nodes, depth = _tree_sitter_size(item.code, item.language)
+            return {"loc": float(lines_of_code(item.code, ("#", "//"))), "ast_nodes": nodes, "ast_depth": depth}
         tree = item.tree
         nodes, depth = (None, None) if tree is None else ast_size(tree)
         return {
@@ -42,3 +45,19 @@ class CodeSize(ItemMetric):
             "ast_nodes": None if nodes is None else float(nodes),
             "ast_depth": None if depth is None else float(depth),
         }
+
+
+def _tree_sitter_size(code: str, language: str) -> tuple[float | None, float | None]:
+    """Named syntax-tree nodes and depth of code in another language (tree-sitter); None when not applicable."""
+    from codealign.measure.metrics.syntax import tree_sitter_root
+
+    root = tree_sitter_root(code, language) if code.strip() else None
+    if root is None or root.has_error:
+        return None, None
+    nodes, deepest, stack = 0, 0, [(root, 1)]
+    while stack:
+        node, d = stack.pop()
+        nodes += 1
+        deepest = max(deepest, d)
+        stack.extend((child, d + 1) for child in node.named_children)
+    return float(nodes), float(deepest)

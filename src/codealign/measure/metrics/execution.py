@@ -32,7 +32,8 @@ class Execution(Metric):
 
         limits = Limits(timeout=self.timeout, memory_mb=self.memory_mb)
         runnable = [it for it in items if it.code.strip() and it.tests.strip()]
-        programs = (Program(id=str(it.index), code=it.code, tests=it.tests, limits=limits) for it in runnable)
+        programs = (Program(id=str(it.index), language=it.language, code=it.code, tests=it.tests, limits=limits)
+                    for it in runnable)  # fmt: skip
         advance = ctx.progress("execute", len(runnable))
         statuses: Counter = Counter()
         durations: list[float] = []
