@@ -184,6 +184,8 @@ def test_annotated_example_shows_every_option():
     options |= {f"backend.{f}" for f in BackendConfig.model_fields}
     options |= {f"method_options.{f}" for f in METHODS.get("selfcodealign").Options.model_fields}
     options |= {f"selection.{f}" for f in SelectionOptions.model_fields}
-    sections = {"seeds", "execution", "backend", "method_options", "selection"}
+    options |= {f"checks.{f}" for f in RunConfig.model_fields["checks"].annotation.model_fields}
+    options |= {f"repair.{f}" for f in RunConfig.model_fields["repair"].annotation.model_fields}
+    sections = {"seeds", "execution", "backend", "method_options", "selection", "checks", "repair"}
     assert options - sections - shown == set()
     assert shown - options == set()

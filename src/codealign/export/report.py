@@ -22,7 +22,7 @@ from codealign.records import AtomicWriter
 
 REPORT_FILE = "report.html"
 UNITS = {"seed": "seeds", "concepts": "concept lists", "instruction": "instructions", "sample": "samples",
-         EXECUTION: "samples"}  # fmt: skip
+         EXECUTION: "samples", "adequacy": "samples", "cross_execution": "samples"}  # fmt: skip
 CSS = """
 main p{font-size:14px}nav.toc{margin:10px 0 0;font-size:13px}nav.toc a{margin-right:12px;color:#2b5c94}
 .kpis{display:flex;flex-wrap:wrap;gap:10px;margin:14px 0}.kpi{background:#fff;border:1px solid #dde2ea;
@@ -63,6 +63,7 @@ def render(view: RunView, examples: int = 20, per_reason: int = 3, measure: bool
     final = view.final_counts()
     sections = [
         ("funnel", "Funnel", _funnel(steps, found)),
+        *([("feedback", "Execution feedback", feedback)] if (feedback := _feedback(view)) else []),
         ("pass-rates", "Pass rates", _pass_rates(outcomes)),
         ("execution", "Execution", _execution(outcomes)),
         ("usage", "Backend usage", _usage(view.usage, outcomes)),
@@ -137,6 +138,41 @@ def _funnel(steps: list[Step], found: dict[tuple[str, str], list[Example]]) -> s
     return (f'<div class="card">{chart}</div><p class="muted">A stage\'s out can exceed its in where one input '
             "yields several records (several responses per instruction). Every removed record is in "
             "<code>rejects/</code> with its reason.</p>" + table)
+
+
+def _feedback(view: RunView) -> str:
+    """What repair, the adequacy checks and cross-checking did, when the run had them; empty otherwise."""
+    funnel = view.funnel or {}
+    stages = funnel.get("stages") or {}
+    parts = []
+    repair = stages.get("repair")
+    if repair and repair.get("rounds"):
+        rows = "".join(
+            f'<tr><td>{r["round"]}</td><td class="num">{r["in"]:,}</td><td class="num">{r["out"]:,}</td>'
+            f'<td class="num">{r.get("rejected", {}).get("still_failing", 0):,}</td>'
+            f'<td>{escape(", ".join(f"{k} {v}" for k, v in r.get("rejected", {}).items() if k != "still_failing")) or "–"}</td></tr>'
+            for r in repair["rounds"]
+        )
+        parts.append("<h3>Repair</h3><p>Failing samples sent back to the model with their tests and error, round by "
+                     "round; a repaired sample joins the others with its original tests.</p><table><tr><th>round</th>"
+                     "<th>sent</th><th>repaired</th><th>still failing</th><th>other outcomes</th></tr>" + rows + "</table>")
+    adequacy = (funnel.get("selection") or {}).get("test_adequacy")
+    if "adequacy" in stages:
+        measured = stages["adequacy"].get("out", 0)
+        removed = ", ".join(f"{k} {v:,}" for k, v in (adequacy or {}).get("by_reason", {}).items()) or "none"
+        parts.append(f"<h3>Coverage and mutants</h3><p>{measured:,} passing samples measured; removed by the "
+                     f"coverage and kill-rate floors: {escape(removed)}.</p>")
+    consensus = funnel.get("consensus")
+    if consensus:
+        n = consensus["instructions"]
+        parts.append(
+            f"<h3>Samples checked against each other</h3><p>{n:,} instructions had a kept response and other samples' "
+            f"tests to check it with. The random choice would have kept a response that fails another sample's tests "
+            f"for <b>{consensus['random_choice_fails_others']:,}</b> of them; with <code>choose: "
+            f"{escape(consensus['choose'])}</code> the kept response fails them for "
+            f"<b>{consensus['kept_fails_others']:,}</b> ({consensus['choice_changed']:,} choices changed).</p>"
+        )
+    return "".join(parts)
 
 
 def _example(ex: Example) -> str:

@@ -28,6 +28,28 @@ class ExecutionConfig(StrictModel):
     workers: int | None = Field(None, ge=1, description="programs run in parallel; default: one per CPU")
 
 
+class ChecksConfig(StrictModel):
+    """Execution feedback after the pass/fail run: each part is one more pipeline step (off in faithful mode)."""
+
+    coverage: bool = Field(
+        False, description="line and branch coverage of each passing sample by its own tests (one more run each); "
+        "on when selection.min_coverage or min_branch_coverage is set"
+    )
+    mutants: int = Field(0, ge=0, le=32, description="cheap AST mutants of each passing solution run against its tests")
+    mutant_timeout: float = Field(2.0, gt=0, description="wall-clock seconds per mutant run (a looping mutant is killed)")
+    cross_check: bool = Field(
+        False, description="every sample's code against the tests of other samples of its instruction; on when "
+        "selection.choose or selection.pairs is consensus"
+    )
+    cross_tests: int = Field(5, ge=1, description="T: the suites of at most this many passing samples per instruction")
+
+
+class RepairConfig(StrictModel):
+    """The repair loop: a failing sample goes back to the model with its tests and error (off in faithful mode)."""
+
+    rounds: int = Field(0, ge=0, le=10, description="R: repair rounds per failing sample; 0 = off")
+
+
 class RunConfig(StrictModel):
     """One pipeline run: seeds -> the method's LLM stages -> execution -> selection -> SFT and DPO files."""
 
@@ -41,7 +63,11 @@ class RunConfig(StrictModel):
     )
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     selection: dict[str, Any] = Field(default_factory=dict, description="codealign.select.SelectionOptions")
-    faithful: bool = Field(False, description="the paper's recipe only: turns off the test-quality gate")
+    checks: ChecksConfig = Field(default_factory=ChecksConfig, description="coverage, mutants, cross-checking")
+    repair: RepairConfig = Field(default_factory=RepairConfig, description="the repair loop")
+    faithful: bool = Field(
+        False, description="the paper's recipe only: no test-quality gate, checks, consensus or repair"
+    )
     shard_size: int = Field(256, ge=1, description="records per shard: the unit of writing and of resume")
     skip_failed_requests: bool = Field(
         False, description="record requests that fail after retries as rejects instead of stopping the run"
@@ -57,6 +83,9 @@ class RunConfig(StrictModel):
         # __dict__ skips validate_assignment, which would run this validator again.
         self.__dict__["method_options"] = self.method_options_model().model_dump(mode="json")
         self.__dict__["selection"] = self.selection_options().model_dump(mode="json")
+        selection = self.selection_options()
+        if selection.min_kill_rate is not None and not self.faithful and self.checks.mutants == 0:  # type: ignore[attr-defined]
+            raise ValueError("selection.min_kill_rate needs mutants to kill: set checks.mutants (4 is a good start)")
         if self.teacher is None and TEACHER in self.build_method().roles:
             raise ValueError(
                 f"method {self.method!r} answers with a teacher model: add a `teacher:` block "
@@ -70,6 +99,18 @@ class RunConfig(StrictModel):
         if self.teacher is not None:
             modes[TEACHER] = self.teacher.mode
         return self.method_class()(self.method_options_model(), mode=self.backend.mode, modes=modes)
+
+    def effective_checks(self) -> ChecksConfig:
+        """The checks that run: none in faithful mode; coverage and cross-checking also when selection needs them."""
+        if self.faithful:
+            return ChecksConfig(cross_tests=self.checks.cross_tests)
+        sel: Any = self.selection_options()
+        coverage = self.checks.coverage or sel.min_coverage is not None or sel.min_branch_coverage is not None
+        cross = self.checks.cross_check or sel.choose == "consensus" or sel.pairs == "consensus"
+        return self.checks.model_copy(update={"coverage": coverage, "cross_check": cross})
+
+    def repair_rounds(self) -> int:
+        return 0 if self.faithful else self.repair.rounds
 
     def backend_config(self, role: str) -> BackendConfig:
         if role == GENERATOR:
@@ -95,6 +136,8 @@ class RunConfig(StrictModel):
         data = dict(self.selection)
         if self.faithful:
             data.update(faithful_selection())
+            if data.get("pairs") == "consensus":  # no cross-checking in the paper's recipe: pairs from failures
+                data["pairs"] = "failing"
         return build(SelectionOptions, data, "selection")
 
     def fixed(self) -> dict[str, Any]:
@@ -110,6 +153,8 @@ class RunConfig(StrictModel):
             "execution": {"timeout": self.execution.timeout, "memory_mb": self.execution.memory_mb},
             "shard_size": self.shard_size,
         }
+        if self.repair_rounds():  # repairs add samples; a run without them keeps the keys it always had
+            fixed["repair"] = {"rounds": self.repair_rounds()}
         if self.teacher is not None and TEACHER in self.build_method().roles:
             fixed["teacher"] = model(self.teacher)
         return fixed
@@ -119,5 +164,6 @@ def faithful_selection() -> dict[str, Any]:
     """Selection options that turn off what the paper did not do."""
     from codealign.select import SelectionOptions
 
-    fields = SelectionOptions.model_fields
-    return {name: False for name in ("test_quality", "test_quality_gate", "check_tests") if name in fields}
+    off = {"test_quality_gate": False, "min_coverage": None, "min_branch_coverage": None, "min_kill_rate": None,
+           "choose": "random"}  # fmt: skip
+    return {name: value for name, value in off.items() if name in SelectionOptions.model_fields}

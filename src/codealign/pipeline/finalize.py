@@ -49,6 +49,49 @@ def iter_items(
         yield current, sample, outcome
 
 
+EVIDENCE_KINDS = ("adequacy", "cross_execution")
+
+
+def with_evidence(items: Iterator[tuple], rd: RunDir, stages: dict[str, str]) -> Iterator[tuple]:
+    """The items with a fourth element, each sample's Evidence, read in step from the feedback stages' rows."""
+    from codealign.sandbox.adequacy import Adequacy
+    from codealign.select.consensus import CrossResult
+    from codealign.select.items import Evidence
+
+    streams = {kind: rd.iter_rows(stage) for kind, stage in stages.items()}
+    for instruction, sample, outcome in items:
+        found: dict[str, Any] = {}
+        for kind, stream in streams.items():
+            row = next(stream, None)
+            if row is None or row["sample"] != sample.id:
+                raise RuntimeError(f"{stages[kind]} shards do not match the samples at sample {sample.id}")
+            found[kind] = row
+        adequacy = found.get("adequacy")
+        cross = found.get("cross_execution")
+        yield instruction, sample, outcome, Evidence(
+            adequacy=Adequacy.model_validate({k: adequacy[k] for k in ("coverage", "mutation", "errors") if k in adequacy})
+            if adequacy is not None and (adequacy.get("coverage") or adequacy.get("mutation")) else None,
+            cross=CrossResult.model_validate({k: cross[k] for k in ("suites", "passed", "agreement", "consensus") if k in cross})
+            if cross is not None and cross.get("suites") else None,
+        )
+
+
+def feedback_fields(evidence: Any) -> dict[str, Any]:
+    """What an SFT row says about its checks: coverage, mutation score, agreement with the other samples."""
+    out: dict[str, Any] = {}
+    adequacy = evidence.adequacy
+    if adequacy is not None and adequacy.coverage is not None:
+        out["line_coverage"] = round(adequacy.coverage.line_rate, 4)
+        out["branch_coverage"] = round(adequacy.coverage.branch_rate, 4)
+    if adequacy is not None and adequacy.mutation is not None:
+        out["mutants"] = adequacy.mutation.run
+        out["kill_rate"] = None if adequacy.mutation.kill_rate is None else round(adequacy.mutation.kill_rate, 4)
+    if evidence.cross is not None:
+        out["agreement"] = None if evidence.cross.agreement is None else round(evidence.cross.agreement, 4)
+        out["consensus"] = evidence.cross.consensus
+    return out
+
+
 def final_row(instruction: Record, sample: Record, outcome: Any, execution_key: str | None = None) -> dict[str, Any]:
     from codealign.select import sft_row
 
@@ -78,12 +121,24 @@ def finalize(rd: RunDir, config: Any, plan: Plan, stats: dict[str, StageStats]) 
     if instruction_stage is None or sample_stage is None:
         raise RuntimeError(f"the run made no instruction or sample records (stages: {', '.join(plan.names)})")
     items = iter_items(rd, instruction_stage, sample_stage, execute_stage)
+    evidence = {kind: stage for kind in EVIDENCE_KINDS if (stage := plan.source(kind)) is not None}
+    if evidence:
+        items = with_evidence(items, rd, evidence)
     selection = select(items, config.selection_options(), executed=execute_stage is not None)
     kept = {sample.id for _, sample, _ in selection.kept}
     keys: dict[str, Any] = {}
     if execute_stage is not None:
         keys = {row["sample"]: row.get("execution") for row in rd.iter_rows(execute_stage) if row["sample"] in kept}
-    rows = (final_row(*item, keys.get(item[1].id)) for item in selection.kept)
+
+    def row_of(item: tuple) -> dict[str, Any]:
+        row = final_row(*item, keys.get(item[1].id))
+        found = selection.evidence.get(item[1].id)
+        checks = feedback_fields(found) if found is not None else {}
+        if checks:
+            row["checks"] = checks
+        return row
+
+    rows = (row_of(item) for item in selection.kept)
     n_sft = write_jsonl(rd.path / "final" / "sft.jsonl", rows)
     n_dpo = write_jsonl(rd.path / "final" / "dpo.jsonl", selection.pairs)
     for name in plan.names:
@@ -99,5 +154,7 @@ def finalize(rd: RunDir, config: Any, plan: Plan, stats: dict[str, StageStats]) 
         "final": {"sft": n_sft, "dpo": n_dpo},
         "pass_rate": selection.pass_rates,
     }
+    if selection.consensus is not None:
+        funnel["consensus"] = selection.consensus
     rd.write_json("funnel.json", funnel)
     return funnel

@@ -45,7 +45,7 @@ class Runner:
         self.progress = progress
         self.rd = RunDir(config.run_dir)
         self.method = config.build_method()
-        self.steps: list[Step] = build_steps(self.method)
+        self.steps: list[Step] = build_steps(self.method, config)
         self.plan = Plan()
         self.stats: dict[str, StageStats] = {}
         self.usage: dict[str, dict[str, Any]] = {}
@@ -75,6 +75,13 @@ class Runner:
     @property
     def backend(self) -> Any:
         return self.backend_for(GENERATOR)
+
+    @property
+    def limits(self) -> Any:
+        """The sandbox limits of every program the run executes."""
+        from codealign.sandbox.types import Limits
+
+        return Limits(timeout=self.config.execution.timeout, memory_mb=self.config.execution.memory_mb)
 
     @property
     def sandbox(self) -> Any:
@@ -132,17 +139,21 @@ class Runner:
             source = self.plan.source(step.consumes)
             if source is None:
                 raise ConfigError(f"stage {step.name!r} reads {step.consumes!r} records, which no earlier stage makes")
-        stats, bar = self._begin(step.name, None if source is None else self._total(source, step.consumes or ""))
+        stats, bar = self._begin(step.name, None if source is None else step.total(self, source))
         step.start(self)
         usage: Counter = Counter()
         size = self.config.shard_size
+        options = step.options()
         for shard, items in enumerate(chunks(step.inputs(self, source), size)):
-            if self.rd.is_done(step.name, shard):
+            # A shard made with other options (a feedback step switched to more mutants, say) is made again.
+            if self.rd.is_done(step.name, shard) and self.rd.marker(step.name, shard).get("options", {}) == options:
                 stats.resumed_shards += 1
                 hits = step.resumed_hits(items)
             else:
                 started = time.perf_counter()
                 out = step.run_shard(shard, [(shard * size + k, item) for k, item in enumerate(items)], self)
+                if options:
+                    out.marker["options"] = options
                 self.rd.write_shard(step.name, shard, out.records, out.rejects, out.marker)
                 hits = out.hits
                 stats.seconds += time.perf_counter() - started

@@ -11,8 +11,8 @@ the shard, then its marker, and skips shards that have one on resume. `ctx` is t
 `ctx.method`, `ctx.backend_for(role)`, `ctx.sandbox`, `ctx.read(kind)`.
 
 An executor decides only where `run_shard` runs; a step with `sequential = True` must see its shards run in order
-(its shard s depends on shards < s). A new kind of work (consensus across samples, a repair loop) is one more Step
-in `build_steps`.
+(its shard s depends on shards < s). Execution feedback (repair, adequacy, cross-checking) is more steps of the same
+kind, in `codealign.pipeline.feedback`.
 """
 
 from __future__ import annotations
@@ -67,6 +67,15 @@ class Step(ABC):
 
     def resumed_hits(self, items: list[Any]) -> int:
         return len(items)
+
+    def options(self) -> dict[str, Any]:
+        """What besides its input decides this step's records (JSON values); kept in each marker, and a shard made
+        with other options is made again."""
+        return {}
+
+    def total(self, ctx: Any, source: str) -> int | None:
+        """How many items the step will read (the progress bar's total), or None when unknown."""
+        return ctx._total(source, self.consumes or "")
 
     @abstractmethod
     def run_shard(self, shard: int, items: list[tuple[int, Any]], ctx: Any) -> ShardOutput:
@@ -213,6 +222,20 @@ def _records(
     return made
 
 
+def sample_program(ctx: Any, sample: Record) -> Any:
+    """The program a sample runs as (the method's, with the run's limits and its asserts counted), or a ParseError.
+
+    Every step that runs a sample builds it here, so they all share one cache entry per sample.
+    """
+    from codealign.synth.base import ParseError
+
+    program = ctx.method.program(sample)
+    if isinstance(program, ParseError):
+        return program
+    # Counting the asserts that run costs one call per assert and lets selection judge the tests.
+    return program.model_copy(update={"id": sample.id, "limits": ctx.limits, "checks": ("asserts",)})
+
+
 class ExecuteStep(Step):
     """Every sample's code and tests in the sandbox; one row per sample, `outcome` None when it cannot be run."""
 
@@ -221,21 +244,17 @@ class ExecuteStep(Step):
     produces = ("execution",)
 
     def run_shard(self, shard: int, items: list[tuple[int, Any]], ctx: Any) -> ShardOutput:
-        from codealign.sandbox.types import Limits
         from codealign.synth.base import ParseError
 
-        limits = Limits(timeout=ctx.config.execution.timeout, memory_mb=ctx.config.execution.memory_mb)
         rows: list[dict[str, Any]] = []
         programs = []
         for _, sample in items:
             instruction = sample.provenance.get("lineage", {}).get("instruction", sample.parents[0])
             row: dict[str, Any] = {"sample": sample.id, "instruction": instruction, "outcome": None}
-            program = ctx.method.program(sample)
+            program = sample_program(ctx, sample)
             if isinstance(program, ParseError):
                 row["reason"] = program.reason
             else:
-                # Counting the asserts that run costs one call per assert and lets selection judge the tests.
-                program = program.model_copy(update={"id": sample.id, "limits": limits, "checks": ("asserts",)})
                 row["execution"] = ctx.sandbox.key(program)
                 programs.append(program)
             rows.append(row)
@@ -266,9 +285,15 @@ class Plan:
         return self.producers.get(kind)
 
 
-def build_steps(method: Any) -> list[Step]:
-    """The steps of a run of `method`: seeds, its LLM stages, then execution when its samples carry tests."""
+def build_steps(method: Any, config: Any = None) -> list[Step]:
+    """The steps of a run of `method`: seeds, its LLM stages, then execution when its samples carry tests, with the
+    execution feedback the config asks for (repair before execution; adequacy and cross-checking after it)."""
     steps: list[Step] = [SeedsStep(), *(GenerateStep(stage) for stage in method.stages)]
     if method.executes:
+        if config is not None:
+            from codealign.pipeline.feedback import feedback_steps
+
+            before, after = feedback_steps(method, config)
+            return [*steps, *before, ExecuteStep(), *after]
         steps.append(ExecuteStep())
     return steps

@@ -7,15 +7,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from codealign.config import StrictModel
 from codealign.evaluate.benchmarks import available as shipped_benchmarks
 from codealign.records import Record
 from codealign.sandbox.types import Outcome, Status
+from codealign.select.consensus import ConsensusTally, CrossResult, preference
 from codealign.select.gates import test_quality_reason
-from codealign.select.items import FAILING, Item, squash
-from codealign.select.pairs import FailingPairs
+from codealign.select.items import NO_EVIDENCE, Evidence, Item, squash
+from codealign.select.pairs import Pairs, PairsMode
 from codealign.synth import code as codeutil
 from codealign.synth.code import format_reason
 
@@ -38,7 +39,21 @@ class SelectionOptions(StrictModel):
     )
     decontam_ngram: int = Field(10, ge=1)
     shuffle_seed: int = Field(6666, description="seed of the shuffle that picks one passing sample per instruction")
-    pairs: bool = Field(True, description="make DPO pairs from kept and failing samples of the same instruction")
+    choose: Literal["random", "consensus"] = Field(
+        "random", description="which passing response per instruction: the shuffle's first, or the highest consensus"
+    )
+    min_coverage: float | None = Field(None, ge=0.0, le=1.0, description="least line coverage of the solution by its tests")
+    min_branch_coverage: float | None = Field(None, ge=0.0, le=1.0, description="least branch coverage")
+    min_kill_rate: float | None = Field(None, ge=0.0, le=1.0, description="least share of mutants the tests kill")
+    pairs: PairsMode = Field(
+        "auto", description="DPO pairs: consensus where cross-checked, else failing (auto); failing; consensus; off"
+    )
+
+    @field_validator("pairs", mode="before")
+    @classmethod
+    def _pairs_flag(cls, value: Any) -> Any:
+        # `pairs: true/false` from configs written before the modes existed.
+        return {True: "auto", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
 
 @dataclass
@@ -51,6 +66,8 @@ class Selection:
     counts: dict[str, dict[str, Any]] = field(default_factory=dict)  # filter -> {in, out, by_reason}, in order
     pairs: list[dict[str, Any]] = field(default_factory=list)
     pass_rates: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    consensus: dict[str, Any] | None = None  # how often the kept response fails the others' tests (cross-checked runs)
+    evidence: dict[str, Evidence] = field(default_factory=dict)  # sample id -> its feedback, for the kept samples
 
     def sft_rows(self) -> list[dict[str, Any]]:
         return [sft_row(*item) for item in self.kept]
@@ -197,8 +214,46 @@ class _PassRates:
         return out
 
 
+def _adequacy_reason(evidence: Evidence, options: SelectionOptions) -> str | None:
+    """Why a passing sample's tests exercise too little of it (not measured: no verdict)."""
+    adequacy = evidence.adequacy
+    if adequacy is None:
+        return None
+    coverage, mutation = adequacy.coverage, adequacy.mutation
+    if coverage is not None:
+        if options.min_coverage is not None and coverage.line_rate < options.min_coverage:
+            return "coverage_below_min"
+        if options.min_branch_coverage is not None and coverage.branch_rate < options.min_branch_coverage:
+            return "branch_coverage_below_min"
+    rate = mutation.kill_rate if mutation is not None else None
+    if options.min_kill_rate is not None and rate is not None and rate < options.min_kill_rate:
+        return "kill_rate_below_min"
+    return None
+
+
+def _choice_order(
+    survivors: list[tuple[Item, Evidence]], options: SelectionOptions, tally: ConsensusTally
+) -> list[Item]:
+    """The survivors in the order one_per_instruction reads them: instructions in shuffle order, and within each,
+    the preferred sample first (the shuffle's first, or the highest consensus)."""
+    groups: dict[str, list[tuple[Item, Evidence]]] = {}
+    for entry in survivors:
+        groups.setdefault(entry[0][0].id, []).append(entry)
+    ordered: list[Item] = []
+    for group in groups.values():
+        if options.choose == "consensus":
+            # Stable: ties keep the shuffle's order.
+            preferred = sorted(group, key=lambda e: preference(e[1].cross), reverse=True)
+        else:
+            preferred = group
+        first, kept = group[0], preferred[0]
+        tally.add((first[0][1].id, first[1].cross), (kept[0][1].id, kept[1].cross))
+        ordered.extend(item for item, _ in preferred)
+    return ordered
+
+
 def select(
-    items: Iterable[Item],
+    items: Iterable[Item | tuple[Record, Record, Outcome | None, Evidence]],
     options: SelectionOptions | None = None,
     on_reject: Callable[[Record, str], None] | None = None,
     executed: bool = True,
@@ -206,8 +261,10 @@ def select(
     """Pick one validated (instruction, sample, outcome) per instruction; count every removal; make DPO pairs.
 
     `items` is consumed once, as a stream: only samples that pass the per-sample filters (format, passing, test
-    quality) are held in memory. Rejected samples go to `on_reject(record, reason)` when given (then
-    `Selection.rejected` stays empty), else they are collected in `Selection.rejected`.
+    quality, test adequacy) are held in memory. An item may carry a fourth element, the sample's `Evidence`
+    (coverage, mutation score, cross-check results) that the adequacy filter, `choose: consensus` and consensus
+    pairs read. Rejected samples go to `on_reject(record, reason)` when given (then `Selection.rejected` stays
+    empty), else they are collected in `Selection.rejected`.
 
     `executed=False` is for methods that write no tests (their samples were never run): the format filter checks
     the code only, and the passing and test-quality filters and DPO pairs, which need outcomes, are left out.
@@ -215,11 +272,16 @@ def select(
     options = options or SelectionOptions()
     funnel = _Funnel(on_reject)
     rates = _PassRates()
-    failures = FailingPairs()
-    survivors: list[Item] = []
-    n_format = n_passing = n_quality = 0
-    for item in items:
-        instruction, sample, outcome = item
+    pairs = Pairs(options.pairs if executed else "off")
+    adequacy_filter = any(v is not None for v in (options.min_coverage, options.min_branch_coverage, options.min_kill_rate))
+    survivors: list[tuple[Item, Evidence]] = []
+    cross_seen = False
+    n_format = n_passing = n_quality = n_adequacy = 0
+    for entry in items:
+        instruction, sample, outcome = entry[0], entry[1], entry[2]
+        evidence: Evidence = entry[3] if len(entry) > 3 else NO_EVIDENCE  # type: ignore[misc]
+        item: Item = (instruction, sample, outcome)
+        cross_seen = cross_seen or evidence.cross is not None
         rates.add(instruction, outcome)
         n_format += 1
         reason = format_reason(sample.data, tests_required=executed)
@@ -227,11 +289,10 @@ def select(
             funnel.reject("format", sample, reason)
             continue
         if not executed:
-            survivors.append(item)
+            survivors.append((item, evidence))
             continue
         n_passing += 1
-        if options.pairs and outcome is not None and outcome.status in FAILING:
-            failures.add(instruction, sample, outcome)
+        pairs.add(instruction, sample, outcome, evidence.cross)
         reason = _passing_reason(outcome)
         if reason:
             funnel.reject("passing", sample, reason)
@@ -242,18 +303,28 @@ def select(
             if reason:
                 funnel.reject("test_quality", sample, reason)
                 continue
-        survivors.append(item)
+        n_adequacy += 1
+        if adequacy_filter:
+            reason = _adequacy_reason(evidence, options)
+            if reason:
+                funnel.reject("test_adequacy", sample, reason)
+                continue
+        survivors.append((item, evidence))
     if not executed:
         funnel.close("format", n_format, len(survivors))
     else:
         funnel.close("format", n_format, n_passing)
         funnel.close("passing", n_passing, n_quality)
         if options.test_quality_gate:
-            funnel.close("test_quality", n_quality, len(survivors))
+            funnel.close("test_quality", n_quality, n_adequacy)
+        if adequacy_filter:
+            funnel.close("test_adequacy", n_adequacy, len(survivors))
     # Sort first so that the choice depends only on the samples, never on the order the runner read them in.
-    survivors.sort(key=lambda it: it[1].id)
+    survivors.sort(key=lambda e: e[0][1].id)
     random.Random(options.shuffle_seed).shuffle(survivors)
-    current = funnel.apply("one_per_instruction", survivors, _one_per_instruction())
+    cross_of: dict[str, CrossResult | None] = {item[1].id: ev.cross for item, ev in survivors}
+    tally = ConsensusTally()
+    current = funnel.apply("one_per_instruction", _choice_order(survivors, options, tally), _one_per_instruction())
     limit = options.max_instruction_words
     current = funnel.apply(
         "too_long", current, lambda it: "too_long" if len(it[0].data["instruction"].split()) > limit else None
@@ -287,12 +358,15 @@ def select(
             return f"contaminated:{matches[0].benchmark}" if matches else None
 
         current = funnel.apply("decontamination", current, clean)
+    kept_ids = {item[1].id for item in current}
     return Selection(
         kept=current,
         rejected=funnel.rejected,
         counts=funnel.counts,
-        pairs=failures.pairs(current) if options.pairs and executed else [],
+        pairs=pairs.rows(current, cross_of),
         pass_rates=rates.table(),
+        consensus=tally.as_dict(options.choose) if cross_seen else None,
+        evidence={item[1].id: ev for item, ev in survivors if item[1].id in kept_ids and ev is not NO_EVIDENCE},
     )
 
 

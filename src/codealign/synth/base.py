@@ -125,6 +125,7 @@ class Method(ABC):
     name: ClassVar[str]
     version: ClassVar[str]
     Options: ClassVar[type[StrictModel]]
+    repair_templates: ClassVar[str] = "repair"  # the repair prompt: a templates file in synth/prompts/, or a path
 
     def __init__(
         self,
@@ -178,6 +179,12 @@ class Method(ABC):
         language = data.get("language") or "python"
         code, tests = codeutil.program_parts(data["solution"], data["tests"], language)
         return Program(id=sample.id, language=language, code=code, tests=tests)
+
+    def repair_stage(self) -> LLMStage:
+        """The stage that sends a failing sample back to the model with its tests and error (`repair.rounds`)."""
+        from codealign.synth.repair import RepairStage
+
+        return RepairStage(self, self.repair_templates)
 
     def stage(self, name: str) -> LLMStage:
         for stage in self.stages:

@@ -76,10 +76,14 @@ class Script:
             ("response", *_last_block(prompt, "<instruction>\n", "</instruction>")),
         ]
         stage, pos, body = max(candidates, key=lambda c: c[1])
+        if stage == "response" and "\n<fixed_response>\n" in prompt[pos:]:
+            # A repair prompt: the task, the failing response, its tests and error, then `<fixed_response>`.
+            return "repair", prompt[pos:]
         return (stage, body) if pos >= 0 else ("unknown", prompt)
 
     def find(self, stage: str, body: str) -> dict[str, Any] | None:
-        key = {"concepts": "seed_match", "instruction": "concepts_match", "response": "instruction_match"}[stage]
+        key = {"concepts": "seed_match", "instruction": "concepts_match", "response": "instruction_match",
+               "repair": "instruction_match"}[stage]  # fmt: skip
         # A task is written in the language its properties ask for: only that language's scenarios may answer.
         asked = re.search(r"^language: (\S+)$", body, re.M) if stage == "instruction" else None
         for scenario in self.scenarios:
@@ -104,12 +108,27 @@ class Script:
             text = scenario[stage] if scenario else _GENERIC[stage]
             return stage, name, [(stage, text + _TAIL[stage])] * n
         responses = (scenario["responses"] if scenario else None) or [_GENERIC_RESPONSE]
+        if stage == "repair":
+            return stage, name, [self._repair(responses, body)] * n
         if n == 1 and seed is not None:
             picks = [int(content_hash(str(seed), 8), 16) % len(responses)]
         else:
             picks = [i % len(responses) for i in range(n)]
         tag = (scenario or {}).get("language", "python")
         return stage, name, [(responses[k]["kind"], self._response(responses[k], tag)) for k in picks]
+
+    @staticmethod
+    def _repair(responses: list[dict[str, Any]], body: str) -> tuple[str, str]:
+        """The answer to a repair prompt: the `repair` text of the response being repaired (found by its code),
+        or that response again, unchanged, when the scenario has no repair for it."""
+        failing = body.split("\n<response>\n", 1)[-1].split("\n</response>", 1)[0]
+        for item in responses:
+            code = item["text"].split("```python\n", 1)[-1].split("```", 1)[0].strip()
+            if "```python" in item["text"] and code and code in failing:
+                if "repair" in item:
+                    return "repair", f"{item['repair']}\n</fixed_response>{_TAIL['response']}"
+                return "repair_unchanged", f"{item['text']}\n</fixed_response>{_TAIL['response']}"
+        return "repair_unknown", f"{failing}\n</fixed_response>{_TAIL['response']}"
 
     @staticmethod
     def _response(item: dict[str, Any], tag: str = "python") -> str:

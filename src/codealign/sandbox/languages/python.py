@@ -6,7 +6,9 @@ A program may ask for checks, measured while it runs and reported with its outco
   asserts   every `assert` statement and `assert*()` call statement of the tests is rewritten (same lines, same
             behaviour) to count how often it ran, how often it failed, and how often the value it tested was not a
             bool (a truthiness check of a number, a list, an object); one call per assert run
-  coverage  lines and branches of the program's own code executed by the whole run (see `_Coverage`)
+  coverage  lines and branches of the program's own code executed by the whole run, its tests included (see
+            `_Coverage`); a line event per line run, so it is measured in a run of its own, not the one that
+            decides pass or fail
 """
 
 from __future__ import annotations
@@ -107,52 +109,57 @@ def _assert_call(func: object) -> bool:
 
 
 def _instrument_asserts(tests: str, sites: list) -> object:
-    """The tests' syntax tree with every assert site counting into `sites` ([line, col, runs, failures, non_bool])."""
+    """The tests' syntax tree with every assert site counting into `sites` ([line, col, runs, failures, non_bool]).
+
+    Only statement lists are walked (an assert is a statement), and the few new nodes get their positions as they
+    are made, so instrumenting costs little more than parsing.
+    """
     import ast
 
     tree = ast.parse(tests, "<tests>")
 
-    def name(ident: str) -> ast.Name:
-        return ast.Name(ident, ast.Load())
+    def at(ref: ast.AST, cls: type, *args: object) -> ast.AST:
+        return cls(*args, lineno=ref.lineno, col_offset=ref.col_offset, end_lineno=ref.end_lineno,
+                   end_col_offset=ref.end_col_offset)  # fmt: skip
 
-    class Rewrite(ast.NodeTransformer):
-        def visit_Assert(self, node: ast.Assert) -> ast.AST:
+    def hook(ref: ast.AST, ident: str, *args: ast.AST) -> ast.AST:
+        return at(ref, ast.Call, at(ref, ast.Name, ident, ast.Load()), list(args), [])
+
+    def counted(node: ast.stmt) -> ast.stmt:
+        """try: <node>; except AssertionError: count a failure, re-raise; else: count a run."""
+        sites.append([node.lineno, node.col_offset, 0, 0, 0])
+        k = at(node, ast.Constant, len(sites) - 1)
+        fail = [at(node, ast.Expr, hook(node, _FAIL_HOOK, k)), at(node, ast.Raise, None, None)]
+        handler = at(node, ast.ExceptHandler, at(node, ast.Name, _ASSERTION, ast.Load()), None, fail)
+        return at(node, ast.Try, [node], [handler], [at(node, ast.Expr, hook(node, _PASS_HOOK, k))], [])
+
+    def rewrite(body: list) -> None:
+        for i, node in enumerate(body):
             if len(sites) >= _MAX_SITES:
-                return node
-            sites.append([node.lineno, node.col_offset, 0, 0, 0])
-            # `assert T, M` -> `assert hook(k, T), M`: the hook counts and returns bool(T), evaluated once.
-            node.test = ast.copy_location(ast.Call(name(_HOOK), [ast.Constant(len(sites) - 1), node.test], []), node.test)
-            return node
+                return
+            if isinstance(node, ast.Assert):
+                sites.append([node.lineno, node.col_offset, 0, 0, 0])
+                # `assert T, M` -> `assert hook(k, T), M`: the hook counts and returns bool(T), evaluated once.
+                node.test = hook(node.test, _HOOK, at(node.test, ast.Constant, len(sites) - 1), node.test)
+                continue
+            if isinstance(node, ast.Expr):
+                call = node.value
+                if isinstance(call, ast.Call) and _assert_call(call.func):  # self.assertEqual(a, b)
+                    body[i] = counted(node)
+                continue
+            for name in ("body", "orelse", "finalbody"):
+                inner = getattr(node, name, None)
+                if isinstance(inner, list):
+                    rewrite(inner)
+            for part in getattr(node, "handlers", ()) or getattr(node, "cases", ()):
+                rewrite(part.body)
+            if isinstance(node, ast.With):
+                first = node.items[0].context_expr
+                if isinstance(first, ast.Call) and _assert_call(first.func):  # with self.assertRaises(E): ...
+                    body[i] = counted(node)
 
-        def visit_Expr(self, node: ast.Expr) -> ast.AST:
-            call = node.value
-            if isinstance(call, ast.Call) and _assert_call(call.func):  # self.assertEqual(a, b)
-                return self.counted(node)
-            return node  # an expression holds no statements: nothing below to rewrite
-
-        def visit_With(self, node: ast.With) -> ast.AST:
-            self.generic_visit(node)
-            first = node.items[0].context_expr
-            if isinstance(first, ast.Call) and _assert_call(first.func):  # with self.assertRaises(E): ...
-                return self.counted(node)
-            return node
-
-        def counted(self, node: ast.stmt) -> ast.stmt:
-            """try: <node>; except AssertionError: count a failure, re-raise; else: count a run."""
-            if len(sites) >= _MAX_SITES:
-                return node
-            sites.append([node.lineno, node.col_offset, 0, 0, 0])
-            k = ast.Constant(len(sites) - 1)
-            fail = [ast.Expr(ast.Call(name(_FAIL_HOOK), [k], [])), ast.Raise()]
-            counted = ast.Try(
-                body=[node],
-                handlers=[ast.ExceptHandler(name(_ASSERTION), None, fail)],
-                orelse=[ast.Expr(ast.Call(name(_PASS_HOOK), [k], []))],
-                finalbody=[],
-            )
-            return ast.copy_location(counted, node)
-
-    return ast.fix_missing_locations(Rewrite().visit(tree))
+    rewrite(tree.body)
+    return tree
 
 
 def _install_assert_hooks(builtins: object, sites: list) -> None:
@@ -179,6 +186,134 @@ def _install_assert_hooks(builtins: object, sites: list) -> None:
     setattr(builtins, _ASSERTION, AssertionError)
 
 
+class _Coverage:
+    """Line and branch coverage of the program's own code, from `sys.settrace` line events.
+
+    Lines: the lines of the program that hold code (from its code objects; docstrings left out), against those a line
+    event reached. Branches: every `if`, `while` and `for` with a non-constant test has two outcomes, "into the body"
+    (an arc from the test's lines to the body's first line) and "past it" (an arc from the test's lines anywhere
+    else, a return included), as coverage.py measures arcs. A branch whose body starts on its test's line is not
+    counted. Code run in other threads is not traced.
+
+    A function whose lines and branch outcomes have all been seen has nothing left to tell, so it is traced no more
+    (its running frames stop, its later calls start untraced): a helper called in a hot loop costs one call per
+    frame instead of one per line. The figures are the same as tracing everything.
+    """
+
+    def __init__(self, tree: object, code: object) -> None:
+        import ast
+
+        docstrings: set[int] = set()
+        self.points: list[tuple[int, int, int]] = []  # (first test line, last test line, first body line)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+                doc = node.body[0]
+                if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant):
+                    docstrings.update(range(doc.lineno, (doc.end_lineno or 0) + 1))
+            if isinstance(node, (ast.If, ast.While)):
+                if isinstance(node.test, ast.Constant):
+                    continue
+                first, last = node.test.lineno, node.test.end_lineno or node.test.lineno
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                first, last = node.lineno, node.iter.end_lineno or node.lineno
+            else:
+                continue
+            entry = node.body[0]
+            start = min([entry.lineno, *(d.lineno for d in getattr(entry, "decorator_list", ()))])
+            if not first <= start <= last:
+                self.points.append((first, last, start))
+        self.at: dict[int, list[int]] = {}  # test line -> the points it belongs to
+        for k, (first, last, _) in enumerate(self.points):
+            for line in range(first, last + 1):
+                self.at.setdefault(line, []).append(k)
+        # What each function still has to show: its lines (a function's own def line makes no line event in it)
+        # and the outcomes of the branches on its lines.
+        self.lines: set[int] = set()
+        self.missing: dict[object, set] = {}
+        stack = [code]
+        while stack:
+            co = stack.pop()
+            own = {line for _, _, line in co.co_lines() if line} - docstrings
+            self.lines |= own
+            if co is not code:
+                need: set = own - {co.co_firstlineno}
+                need.update((k, outcome) for line in own for k in self.at.get(line, ()) for outcome in (0, 1))
+                self.missing[co] = need
+            stack.extend(c for c in co.co_consts if hasattr(c, "co_lines"))
+        self.arcs: set[int] = set()  # (from << 20) | to, with to = 0 for a return
+
+    def _learn(self, co: object, last: int, line: int) -> bool:
+        """Note what a new arc shows; True when the function has nothing left to show."""
+        need = self.missing.get(co)
+        if need is None:
+            return False
+        need.discard(line)
+        for k in self.at.get(last, ()):
+            first, end, start = self.points[k]
+            if line == start:
+                need.discard((k, 1))
+            elif not first <= line <= end:
+                need.discard((k, 0))
+        return not need
+
+    def start(self) -> None:
+        import sys
+
+        arcs = self.arcs
+        done: set = set()
+        learn = self._learn
+
+        def trace(frame: object, event: str, arg: object) -> object:
+            co = frame.f_code
+            if co in done or co.co_filename != "<program>":
+                return None
+            last = [0]
+
+            def local(frame: object, event: str, arg: object) -> object:
+                if event == "line":
+                    line = frame.f_lineno
+                    arc = last[0] << 20 | line
+                    if arc not in arcs:
+                        arcs.add(arc)
+                        if learn(co, last[0], line):
+                            done.add(co)
+                            return None
+                    last[0] = line
+                elif event == "return":
+                    arc = last[0] << 20
+                    if arc not in arcs:
+                        arcs.add(arc)
+                        if learn(co, last[0], 0):
+                            done.add(co)
+                return local
+
+            return local
+
+        sys.settrace(trace)
+
+    def stop(self) -> dict:
+        import sys
+
+        sys.settrace(None)
+        mask = (1 << 20) - 1
+        reached = {arc & mask for arc in self.arcs}
+        hit = self.lines & reached
+        outs: dict[int, set[int]] = {}
+        for arc in self.arcs:
+            outs.setdefault(arc >> 20, set()).add(arc & mask)
+        branches = 0
+        for first, last, body in self.points:
+            dests: set[int] = set()
+            for line in range(first, last + 1):
+                dests |= outs.get(line, set())
+            dests -= set(range(first, last + 1))
+            branches += (body in dests) + bool(dests - {body})
+        return {
+            "lines": len(self.lines), "lines_hit": len(hit), "branches": 2 * len(self.points),
+            "branches_hit": branches, "missing_lines": sorted(self.lines - hit),
+        }  # fmt: skip
+
+
 def execute(request: dict, token_fd: int, nonce: str) -> None:
     import builtins
     import linecache
@@ -195,6 +330,7 @@ def execute(request: dict, token_fd: int, nonce: str) -> None:
 
     wanted = request.get("checks") or ()
     sites: list | None = [] if "asserts" in wanted else None
+    coverage: _Coverage | None = None
 
     def report(status: str, **fields: object) -> dict:
         out = {"nonce": nonce, "status": status, **fields}
@@ -202,11 +338,20 @@ def execute(request: dict, token_fd: int, nonce: str) -> None:
             measured: dict = {}
             if sites is not None:
                 measured["asserts"] = sites
+            if coverage is not None:
+                measured["coverage"] = coverage.stop()
             out["checks"] = measured
         return out
 
     try:
-        program = compile(code, "<program>", "exec", dont_inherit=True)
+        if "coverage" in wanted:
+            import ast
+
+            tree = ast.parse(code, "<program>")
+            program = compile(tree, "<program>", "exec", dont_inherit=True)
+            coverage = _Coverage(tree, program)
+        else:
+            program = compile(code, "<program>", "exec", dont_inherit=True)
         test_code = None
         if tests.strip():
             source = _instrument_asserts(tests, sites) if sites is not None else tests
@@ -227,6 +372,8 @@ def execute(request: dict, token_fd: int, nonce: str) -> None:
         _install_assert_hooks(builtins, sites)
     namespace = main.__dict__
     phase = "program"
+    if coverage is not None:
+        coverage.start()
     try:
         exec(program, namespace)
         if test_code is not None:
