@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from itertools import groupby
 from typing import Any
 
-from codealign.pipeline.steps import ShardOutput, Step
+from codealign.pipeline.steps import ShardOutput, Step, sample_program
 from codealign.records import Record
 
 ADEQUACY = "adequacy"
@@ -31,14 +31,12 @@ def sample_items(ctx: Any, execution_source: str | None) -> Iterator[tuple[Recor
     return iter_items(ctx.rd, plan.source("instruction"), plan.source("sample"), execution_source)
 
 
-def program_parts(sample: Record) -> tuple[str, str] | None:
-    """The code and tests the sandbox ran for a sample, or None when it could not run."""
-    from codealign.synth import code as codeutil
-    from codealign.synth.code import format_reason
+def runnable(ctx: Any, sample: Record) -> Any:
+    """The program the sandbox ran for a sample (language, code, tests), or None when it could not run."""
+    from codealign.synth.base import ParseError
 
-    if format_reason(sample.data):
-        return None
-    return codeutil.program_parts(sample.data["solution"], sample.data["tests"])
+    program = sample_program(ctx, sample)
+    return None if isinstance(program, ParseError) else program
 
 
 class AdequacyStep(Step):
@@ -68,9 +66,9 @@ class AdequacyStep(Step):
 
         work = []
         for _, (_, sample, outcome) in items:
-            parts = program_parts(sample) if outcome is not None and outcome.status is Status.PASSED else None
-            if parts is not None:
-                work.append((sample.id, *parts))
+            program = runnable(ctx, sample) if outcome is not None and outcome.status is Status.PASSED else None
+            if program is not None and program.language == "python":  # coverage and mutants read Python
+                work.append((sample.id, program.code, program.tests))
         counts: dict[str, int] = {}
         measured = dict(
             adequacy.measure(ctx.sandbox, work, ctx.limits, self.coverage, self.mutants, self.mutant_timeout, counts)
@@ -107,15 +105,14 @@ class CrossCheckStep(Step):
         return None  # items are instructions, which no marker counts
 
     def run_shard(self, shard: int, items: list[tuple[int, Any]], ctx: Any) -> ShardOutput:
-        from codealign.sandbox import Program
         from codealign.sandbox.types import Status
         from codealign.select.consensus import choose_suites, scores
 
-        programs: list[Program] = []
+        programs: list[Any] = []
         cells: list[tuple[str, str]] = []  # (member, suite) of each program
         groups = []
         for _, group in items:
-            parts = {sample.id: program_parts(sample) for _, sample, _ in group}
+            parts = {sample.id: runnable(ctx, sample) for _, sample, _ in group}
             passing = [
                 (sample.data.get("sample_index", 0), sample.id)
                 for _, sample, outcome in group
@@ -132,10 +129,11 @@ class CrossCheckStep(Step):
                     if suite == sample.id:  # its own tests: its own execution says
                         matrix[(sample.id, suite)] = outcome.status is Status.PASSED
                         continue
+                    other = parts[suite]
+                    if other.language != own.language:
+                        continue
                     cells.append((sample.id, suite))
-                    programs.append(
-                        Program(id=f"{sample.id}@{suite}", code=own[0], tests=parts[suite][1], limits=ctx.limits)  # type: ignore[index]
-                    )
+                    programs.append(own.model_copy(update={"id": f"{sample.id}@{suite}", "tests": other.tests, "checks": ()}))
             groups.append((group, suites, matrix, start, len(programs)))
         outcomes = ctx.sandbox.run_all(programs) if programs else []
         hits = sum(o.cached for o in outcomes)

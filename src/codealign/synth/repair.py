@@ -63,16 +63,20 @@ class RepairStage(LLMStage):
     def parse(self, text: str, record: Record, index: int, sample_index: int, round: int = 0) -> dict[str, Any] | ParseError:
         body = _END.split(text, maxsplit=1)[0].strip()
         body = re.sub(r"^\s*<fixed_response>\s*\n", "", body)
-        if not codeutil.code_blocks(body):
+        language = record.data.get("language") or "python"
+        if not codeutil.code_blocks(body, language):
             return ParseError("repair:no_code", text)
-        before, _ = codeutil.program_parts(record.data["solution"], "")
-        after, _ = codeutil.program_parts(body, "")
+        before, _ = codeutil.program_parts(record.data["solution"], "", language)
+        after, _ = codeutil.program_parts(body, "", language)
         if re.sub(r"\s+", "", before) == re.sub(r"\s+", "", after):
             return ParseError("repair:unchanged", text)
-        return {
+        repaired = {
             "response": text,
             "solution": body,
             "tests": record.data["tests"],
             "sample_index": record.data.get("sample_index", 0),
             "repair_round": round + 1,
         }
+        if "language" in record.data:
+            repaired["language"] = record.data["language"]
+        return repaired
