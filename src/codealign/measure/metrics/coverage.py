@@ -29,7 +29,9 @@ class CoverageMetric(Metric):
         from codealign.sandbox import Limits, Sandbox, adequacy
 
         limits = Limits(timeout=self.timeout, memory_mb=self.memory_mb)
-        runnable = [(str(it.index), it.code, it.tests) for it in items if it.code.strip() and it.tests.strip()]
+        # Python only: coverage is traced and mutants are made from Python's syntax tree.
+        runnable = [(str(it.index), it.code, it.tests) for it in items
+                    if it.language == "python" and it.code.strip() and it.tests.strip()]  # fmt: skip
         advance = ctx.progress("coverage", len(runnable))
         lines: list[float] = []
         branches: list[float] = []
@@ -53,5 +55,5 @@ class CoverageMetric(Metric):
         if branches:
             res.distributions["branch_coverage"] = distribution(branches)
         if len(lines) < len(items):
-            res.notes.append(f"{len(items) - len(lines)} records without code, tests or a completed run are not counted")
+            res.notes.append(f"{len(items) - len(lines)} records without Python code, tests or a completed run are not counted")
         return res

@@ -32,7 +32,9 @@ class Mutation(Metric):
         from codealign.sandbox import Limits, Sandbox, adequacy
 
         limits = Limits(timeout=self.timeout, memory_mb=self.memory_mb)
-        runnable = [(str(it.index), it.code, it.tests) for it in items if it.code.strip() and it.tests.strip()]
+        # Python only: coverage is traced and mutants are made from Python's syntax tree.
+        runnable = [(str(it.index), it.code, it.tests) for it in items
+                    if it.language == "python" and it.code.strip() and it.tests.strip()]  # fmt: skip
         advance = ctx.progress("mutants", len(runnable))
         rates: list[float] = []
         run = 0
@@ -55,5 +57,5 @@ class Mutation(Metric):
         if rates:
             res.distributions["kill_rate"] = distribution(rates)
         if len(rates) < len(items):
-            res.notes.append(f"{len(items) - len(rates)} records without code, tests or a mutable construct are not counted")
+            res.notes.append(f"{len(items) - len(rates)} records without Python code, tests or a mutable construct are not counted")
         return res
