@@ -1,17 +1,19 @@
 """The `codealign` command line: one command per job, each in `codealign.commands.<name>`.
 
-Library errors (CodealignError) become one red line and exit status 2; anything else is a bug and keeps its traceback.
+Library errors (CodealignError) and filesystem errors on a path become one red line and exit status 2; Ctrl-C is
+one line and exit status 130; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
 import typer
 
 from codealign import __version__
-from codealign.errors import CodealignError
+from codealign.errors import CodealignError, CodealignWarning, Interrupted, describe_os_error
 
 # Each module defines `register(app: typer.Typer) -> None`; keep the list in the order `--help` shows it.
 COMMAND_MODULES = [
@@ -57,18 +59,75 @@ for _name in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run one command. Errors a user can fix (CodealignError, and any filesystem error on a path) are one red
+    `error:` line and exit status 2; Ctrl-C is one `interrupted` line and 130; anything else is a bug."""
+    import os
+    import warnings
+
+    from codealign import interrupts
+
+    interrupts.install()
+    warnings.showwarning = _show_warning
+    if "COLUMNS" not in os.environ and not (_isatty(sys.stdout) or _isatty(sys.stderr)):
+        # Piped or redirected: write tables at their full width instead of cutting values at 80 columns.
+        os.environ["COLUMNS"] = "4000"
     try:
         app(args=argv, standalone_mode=True)
-    except CodealignError as exc:
+    except SystemExit as exc:
+        if exc.code == 130 and interrupts.interrupted():
+            _interrupted("")
+        raise
+    except Interrupted as exc:
+        _interrupted(str(exc))
+    except KeyboardInterrupt:
+        _interrupted("")
+    except Exception as exc:
+        if interrupts.interrupted():  # an error caused by the interrupt itself (a killed child, a closed pipe)
+            _interrupted("")
+        if isinstance(exc, CodealignError):
+            _error(str(exc))
+        if isinstance(exc, OSError) and (exc.filename is not None or exc.errno == errno.ENOSPC):
+            _error(describe_os_error(exc))
+        raise
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
+def _error(message: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    # Escaped: messages hold brackets such as "pip install 'codealign[hf]'" that are not markup.
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    sys.exit(2)
+
+
+def _interrupted(message: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    text = f"[yellow]interrupted[/]: {escape(message)}" if message else "[yellow]interrupted[/]"
+    Console(stderr=True).print(text, highlight=False, soft_wrap=True)
+    sys.exit(130)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: object = None,
+                  line: str | None = None) -> None:
+    """Our own warnings are one `warning:` line; other libraries' keep Python's format."""
+    if issubclass(category, CodealignWarning):
         from rich.console import Console
         from rich.markup import escape
 
-        # Escaped: messages hold brackets such as "pip install 'codealign[hf]'" that are not markup.
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        Console(stderr=True).print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+        return
+    import warnings
+
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Its `id` is a hash of its kind, data and parents, so the same content always get
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codealign.errors import InputError
+from codealign.errors import FileAccessError, InputError
 
 
 def canonical_json(obj: Any) -> str:
@@ -90,29 +91,100 @@ def iter_jsonl(path: str | os.PathLike, errors: list[BadLine] | None = None) -> 
         yield obj
 
 
+MAX_LINE_BYTES = 16 << 20  # one JSONL record; longer lines are skipped with a reason, never held in memory
+
+
 def iter_jsonl_numbered(
-    path: str | os.PathLike, errors: list[BadLine] | None = None, what: str = "input file"
+    path: str | os.PathLike,
+    errors: list[BadLine] | None = None,
+    what: str = "input file",
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """`iter_jsonl` with each object's line number; `what` names the file in the not-found error."""
+    """`iter_jsonl` with each object's line number; `what` names the file in the not-found error.
+
+    Memory per line is bounded by `max_line_bytes`: a longer line is skipped as it is read. Lines that are not UTF-8
+    are read with U+FFFD for the bad bytes and counted in one warning at the end. A file in which no line at all
+    could be read is an InputError (after the lines were reported to `errors`).
+    """
     p = Path(path)
     if not p.exists():
         raise InputError(f"{what} not found: {p}")
-    with p.open("r", encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
+    if p.is_dir():
+        raise InputError(f"{what} is a folder, not a file: {p}")
+    usable = 0
+    n_bad = 0
+    first_bad: BadLine | None = None
+    not_utf8: list[int] = []
+    try:
+        fh = p.open("rb")
+    except OSError as exc:
+        raise FileAccessError.wrap(exc, p, "read") from None
+    with fh:
+        lineno = 0
+        while True:
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                bad = BadLine(str(p), lineno, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                raw = fh.readline(max_line_bytes + 1)
+                if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                    size = len(raw)
+                    while chunk := fh.readline(1 << 20):  # skip the rest of the line without holding it
+                        size += len(chunk)
+                        if chunk.endswith(b"\n"):
+                            break
+                    raw = None
+            except OSError as exc:
+                raise FileAccessError.wrap(exc, p, "read") from None
+            if raw == b"":
+                break
+            lineno += 1
+            if raw is None:
+                bad = BadLine(str(p), lineno, f"line of {size / 1e6:.1f} MB is over the {max_line_bytes / 2**20:g} MiB "
+                                              "limit per record")
             else:
-                if isinstance(obj, dict):
-                    yield lineno, obj
+                if not raw.strip():
                     continue
-                bad = BadLine(str(p), lineno, f"expected a JSON object, got {type(obj).__name__}")
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    line = raw.decode("utf-8", "replace")
+                    not_utf8.append(lineno)
+                if lineno == 1:
+                    line = line.lstrip("\ufeff")
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    bad = BadLine(str(p), lineno, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                else:
+                    if isinstance(obj, dict):
+                        usable += 1
+                        yield lineno, obj
+                        continue
+                    bad = BadLine(str(p), lineno, f"expected a JSON object, got {type(obj).__name__}")
             if errors is None:
                 raise InputError(f"{bad.path}:{bad.lineno}: {bad.reason}")
             errors.append(bad)
+            n_bad += 1
+            first_bad = first_bad or bad
+    if not_utf8:
+        warn_not_utf8(p, len(not_utf8), not_utf8[0])
+    if usable == 0 and first_bad is not None:
+        raise no_usable_lines(p, n_bad, first_bad)
+
+
+def warn_not_utf8(path: str | os.PathLike, lines: int, first: int) -> None:
+    """One warning per file: how many lines had bytes that are not UTF-8 (read as U+FFFD)."""
+    import warnings
+
+    from codealign.errors import CodealignWarning
+
+    warnings.warn(CodealignWarning(
+        f"{path}: {lines:,} line{'s' if lines != 1 else ''} {'are' if lines != 1 else 'is'} not valid UTF-8 "
+        f"(first: line {first}); the undecodable bytes were read as U+FFFD"
+    ), stacklevel=2)
+
+
+def no_usable_lines(path: str | os.PathLike, count: int, first: BadLine) -> InputError:
+    """The error for an input in which every line was skipped: nothing to work on is a failure, not an empty success."""
+    return InputError(f"no usable line in {path}: {count:,} skipped (first: line {first.lineno}: {first.reason})")
 
 
 def iter_parquet(path: str | os.PathLike, batch_size: int = 1024) -> Iterator[dict[str, Any]]:
@@ -146,7 +218,11 @@ def iter_rows(path: str | os.PathLike, errors: list[BadLine] | None = None) -> I
 
 
 class AtomicWriter:
-    """Write a file under a temporary name, fsync, then rename: readers never see a partial file."""
+    """Write a file under a temporary name, fsync, then rename: readers never see a partial file.
+
+    Any filesystem error while writing (read-only folder, full disk, a file where a folder must be) removes the
+    temporary file and is raised as one FileAccessError naming the path and the reason.
+    """
 
     def __init__(self, path: str | os.PathLike, mode: str = "w") -> None:
         self.path = Path(path)
@@ -155,8 +231,11 @@ class AtomicWriter:
         self._tmp = ""
 
     def __enter__(self) -> Any:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = _create_temp(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self._tmp = _create_temp(self.path)
+        except OSError as exc:
+            raise FileAccessError.wrap(exc, self.path, "write") from None
         self._fh = os.fdopen(fd, self.mode, encoding=None if "b" in self.mode else "utf-8")
         return self._fh
 
@@ -165,13 +244,21 @@ class AtomicWriter:
             if exc_type is None:
                 self._fh.flush()
                 os.fsync(self._fh.fileno())
-            self._fh.close()
-            if exc_type is None:
+                self._fh.close()
                 os.replace(self._tmp, self.path)
                 _fsync_dir(self.path.parent)
+            else:
+                with contextlib.suppress(OSError):  # a full disk fails the last flush too; the first error counts
+                    self._fh.close()
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                self._fh.close()
+            raise FileAccessError.wrap(err, self.path, "write") from None
         finally:
-            if os.path.exists(self._tmp):
+            with contextlib.suppress(OSError):
                 os.unlink(self._tmp)
+        if isinstance(exc, OSError) and exc.filename in (None, self._tmp):
+            raise FileAccessError.wrap(exc, self.path, "write") from None
 
 
 def _create_temp(path: Path) -> tuple[int, str]:
@@ -199,6 +286,61 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+class LineWriter:
+    """JSON lines written and flushed one at a time, for outputs that must survive a crash line by line.
+
+    The lines go to `NAME.partial`; only a writer closed without error renames it to NAME, so a file under the
+    final name is always complete. After a failure the partial file holds whole lines only (a line cut by a full
+    disk is truncated away), or is removed when it holds none.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.lines = 0
+        self._fh: Any = None
+        self._good = 0  # bytes of whole lines written
+
+    def __enter__(self) -> LineWriter:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.partial, "wb", buffering=0)  # noqa: SIM115 - closed in __exit__
+        except OSError as exc:
+            raise FileAccessError.wrap(exc, self.path, "write") from None
+        return self
+
+    def write(self, row: dict[str, Any]) -> None:
+        data = (json.dumps(row, ensure_ascii=False, default=str) + "\n").encode("utf-8", "surrogatepass")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[self._fh.write(view) :]
+        except OSError as exc:
+            raise FileAccessError.wrap(exc, self.partial, "write") from None
+        self._good += len(data)
+        self.lines += 1
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            try:
+                os.fsync(self._fh.fileno())
+                self._fh.close()
+                os.replace(self.partial, self.path)
+                _fsync_dir(self.path.parent)
+                return
+            except OSError as err:
+                exc = FileAccessError.wrap(err, self.path, "write")
+        with contextlib.suppress(OSError):
+            self._fh.truncate(self._good)
+        with contextlib.suppress(OSError):
+            self._fh.close()
+        if self._good == 0:
+            with contextlib.suppress(OSError):
+                os.unlink(self.partial)
+        if isinstance(exc, FileAccessError) and exc_type is None:
+            raise exc from None
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any] | Record]) -> int:

@@ -46,8 +46,9 @@ def register(app: typer.Typer) -> None:
         try:
             funnel = run_pipeline(cfg, cache, console, progress=not quiet)
         except KeyboardInterrupt:
-            console.print(f"[yellow]interrupted[/]: finished work is saved; rerun the same command to continue ({cfg.run_dir})")
-            raise typer.Exit(130) from None
+            from codealign.errors import Interrupted
+
+            raise Interrupted(f"finished work is saved; rerun the same command to continue ({cfg.run_dir})") from None
         finally:
             cache.close()
         Console().print(summary_table(funnel, cfg.run_dir))

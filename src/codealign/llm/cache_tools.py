@@ -45,7 +45,7 @@ def run_stats(cache_dir: Path | None) -> None:
 
     from codealign.cache import Cache
 
-    with Cache(cache_dir) as cache:
+    with Cache(cache_dir, repair=False) as cache:
         spaces, models = cache_stats(cache)
         path = cache.path
     console = Console()
@@ -75,7 +75,7 @@ def run_export(output: str, namespace: str, cache_dir: Path | None) -> int:
     from codealign.records import AtomicWriter
 
     console = Console(stderr=True)
-    with Cache(cache_dir) as cache:
+    with Cache(cache_dir, repair=False) as cache:
         rows = llm_rows(cache) if namespace == NS else (
             {"ns": ns, "key": key, "value": value, "created": created}
             for ns, key, value, created in cache.iter_entries(namespace)

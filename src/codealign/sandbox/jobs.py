@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from codealign.records import BadLine, iter_jsonl_numbered
+from codealign.records import BadLine, LineWriter, iter_jsonl_numbered
 from codealign.sandbox.types import Limits, Outcome, Program
 
 _LIMIT_FIELDS = ("timeout", "memory_mb", "compile_timeout", "compile_memory_mb")
@@ -98,13 +97,15 @@ def run_exec(
     on_outcome: Callable[[Outcome], None] | None = None,
     on_bad_line: Callable[[BadLine], None] | None = None,
 ) -> ExecReport:
-    """Execute every program; each outcome is written (and flushed) as soon as it is known, so none is lost."""
+    """Execute every program; each outcome is written (and flushed) as soon as it is known, so none is lost.
+
+    The lines go to `OUTPUT.partial`, renamed to OUTPUT when every program has its outcome (see LineWriter).
+    """
     import time
 
     start = time.monotonic()
     report = ExecReport(isolation=sandbox.isolation)
     out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
 
     class _Bad(list):
         def append(self, item: BadLine) -> None:  # report bad lines as they are met, not at the end
@@ -113,10 +114,9 @@ def run_exec(
                 on_bad_line(item)
 
     bad = _Bad()
-    with out.open("w", encoding="utf-8") as fh:
+    with LineWriter(out) as writer:
         for outcome in sandbox.run(read_programs(Path(programs_path), defaults, bad)):
-            fh.write(json.dumps(outcome_row(outcome), ensure_ascii=False) + "\n")
-            fh.flush()
+            writer.write(outcome_row(outcome))
             report.statuses[outcome.status.value] += 1
             report.cached += outcome.cached
             if on_outcome is not None:
