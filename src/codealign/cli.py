@@ -9,8 +9,7 @@ from __future__ import annotations
 import errno
 import importlib
 import sys
-
-import typer
+from typing import Any
 
 from codealign import __version__
 from codealign.errors import CodealignError, CodealignWarning, Interrupted, describe_os_error
@@ -31,31 +30,46 @@ COMMAND_MODULES = [
     "train",
 ]
 
-app = typer.Typer(
-    name="codealign",
-    help="Make, validate and measure synthetic instruction data for code LLMs, and align models with it.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-)
+_APP: Any = None
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"codealign {__version__}")
-        raise typer.Exit()
+def build_app() -> Any:
+    """The typer app with every command registered (built once, on first use, after Ctrl-C handling is set up)."""
+    global _APP
+    if _APP is not None:
+        return _APP
+    import typer
+
+    app = typer.Typer(
+        name="codealign",
+        help="Make, validate and measure synthetic instruction data for code LLMs, and align models with it.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="rich",
+    )
+
+    def _version(value: bool) -> None:
+        if value:
+            typer.echo(f"codealign {__version__}")
+            raise typer.Exit()
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    ) -> None:
+        """codealign: synthetic instruction data for code models, validated by execution."""
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"codealign.commands.{name}").register(app)
+    _APP = app
+    return app
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
-) -> None:
-    """codealign: synthetic instruction data for code models, validated by execution."""
-
-
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"codealign.commands.{_name}").register(app)
+def __getattr__(name: str) -> Any:
+    if name == "app":  # `from codealign.cli import app` keeps working; importing this module stays light
+        return build_app()
+    raise AttributeError(name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,22 +80,26 @@ def main(argv: list[str] | None = None) -> None:
 
     from codealign import interrupts
 
-    interrupts.install()
+    interrupts.install()  # first, so a Ctrl-C while the commands are imported is handled too
     warnings.showwarning = _show_warning
     if "COLUMNS" not in os.environ and not (_isatty(sys.stdout) or _isatty(sys.stderr)):
         # Piped or redirected: write tables at their full width instead of cutting values at 80 columns.
         os.environ["COLUMNS"] = "4000"
     try:
-        app(args=argv, standalone_mode=True)
+        build_app()(args=argv, standalone_mode=True)
     except SystemExit as exc:
+        interrupts.finishing()
         if exc.code == 130 and interrupts.interrupted():
             _interrupted("")
         raise
     except Interrupted as exc:
+        interrupts.finishing()
         _interrupted(str(exc))
     except KeyboardInterrupt:
+        interrupts.finishing()
         _interrupted("")
     except Exception as exc:
+        interrupts.finishing()
         if interrupts.interrupted():  # an error caused by the interrupt itself (a killed child, a closed pipe)
             _interrupted("")
         if isinstance(exc, CodealignError):
@@ -89,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, OSError) and (exc.filename is not None or exc.errno == errno.ENOSPC):
             _error(describe_os_error(exc))
         raise
+    interrupts.finishing()
 
 
 def _isatty(stream: object) -> bool:

@@ -187,6 +187,44 @@ def no_usable_lines(path: str | os.PathLike, count: int, first: BadLine) -> Inpu
     return InputError(f"no usable line in {path}: {count:,} skipped (first: line {first.lineno}: {first.reason})")
 
 
+def has_field(row: dict[str, Any], dotted: str) -> bool:
+    """Whether the dotted path exists in `row` (its value may be null)."""
+    node: Any = row
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def field_paths(row: dict[str, Any], depth: int = 2) -> list[str]:
+    """The dotted paths of a row, nested dicts to `depth` levels: what a user may name with --field."""
+    out = []
+    for key, value in row.items():
+        out.append(str(key))
+        if depth > 1 and isinstance(value, dict):
+            out.extend(f"{key}.{sub}" for sub in field_paths(value, depth - 1))
+    return out
+
+
+def require_fields(rows: Iterable[dict[str, Any]], fields: Iterable[str], source: object,
+                   also_under: str | None = None) -> Iterator[dict[str, Any]]:
+    """`rows` unchanged, after checking that the first one has every field: a field name that matches nothing
+    would otherwise pass every row as clean or reject every row. `also_under`: a key whose dict is searched too."""
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return
+    nested = first.get(also_under) if also_under else None
+    missing = [f for f in fields
+               if not has_field(first, f) and not (isinstance(nested, dict) and has_field(nested, f))]
+    if missing:
+        names = ", ".join(f"`{m}`" for m in missing)
+        raise InputError(f"no field {names} in {source}; its rows have: {', '.join(field_paths(first)) or 'no fields'}")
+    yield first
+    yield from it
+
+
 def iter_parquet(path: str | os.PathLike, batch_size: int = 1024) -> Iterator[dict[str, Any]]:
     try:
         import pyarrow.parquet as pq

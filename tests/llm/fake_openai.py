@@ -3,7 +3,10 @@
 It speaks real HTTP/1.1 over a socket (keep-alive, Content-Length), so the client under test runs unchanged. Each
 sample's text is a hash of (prompt, seed, choice index), so a seeded request always gets the same text. `faults` is a
 list of actions consumed one per POST: "ok", "429" (with Retry-After), "500", "drop" (close without answering),
-"slow" (answer after `slow_delay` seconds). `responder(request, choice)` picks the text instead, when given.
+"slow" (answer after `slow_delay` seconds), "hang" (never answer). `responder(request, choice)` picks the text
+instead, when given. A request with `"stream": true` is answered with server-sent events, one per `chunk_chars`
+characters `chunk_delay` seconds apart, unless `streams` is "ignore" (answer whole, as some servers do) or "refuse"
+(HTTP 400, as others do).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ class FakeOpenAI:
         framing: str = "length",
         require_key: str | None = None,
         responder: Any = None,
+        streams: str = "yes",
+        chunk_chars: int = 4,
+        chunk_delay: float = 0.0,
     ) -> None:
         self.model = model
         self.delay = delay
@@ -44,6 +50,9 @@ class FakeOpenAI:
         self.require_key = require_key  # answer 401 unless "Authorization: Bearer <key>" comes with the request
         self.responder = responder  # (request body, choice index) -> text, in place of the hash text
         self.framing = framing  # "length", "chunked", or "close" (no length; the body ends when the socket closes)
+        self.streams = streams
+        self.chunk_chars = chunk_chars
+        self.chunk_delay = chunk_delay
         self.posts: list[dict[str, Any]] = []
         self.auth: list[str] = []
         self.post_times: list[float] = []
@@ -105,6 +114,9 @@ class FakeOpenAI:
                     writer.transport.abort()
                     return
                 status, headers, payload = answer
+                if isinstance(payload, _Events):
+                    await self._send_events(writer, payload)
+                    continue
                 raw = json.dumps(payload).encode()
                 head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
                 head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
@@ -124,6 +136,30 @@ class FakeOpenAI:
         finally:
             writer.close()
 
+    async def _send_events(self, writer: asyncio.StreamWriter, events: _Events) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for event in [*events.items, "[DONE]"]:
+            data = (f"data: {event if isinstance(event, str) else json.dumps(event)}\n\n").encode()
+            writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+            await writer.drain()
+            if self.chunk_delay:
+                await asyncio.sleep(self.chunk_delay)
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    def _events(self, chat: bool, choices: list[dict[str, Any]], usage: dict[str, Any]) -> _Events:
+        items: list[Any] = []
+        for choice in choices:
+            text = choice["message"]["content"] if chat else choice["text"]
+            pieces = [text[i : i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)] or [""]
+            for k, piece in enumerate(pieces):
+                last = k == len(pieces) - 1
+                item = {"index": choice["index"], "finish_reason": choice["finish_reason"] if last else None}
+                item.update({"delta": {"content": piece}} if chat else {"text": piece})
+                items.append({"choices": [item]})
+        items.append({"choices": [], "usage": usage})
+        return _Events(items)
+
     async def _answer(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], Any] | None:
         if method == "GET" and path == "/v1/models":
             return 200, {}, {"object": "list", "data": [{"id": self.model, "object": "model"}]}
@@ -136,6 +172,10 @@ class FakeOpenAI:
             action = self.faults.pop(0) if self.faults else "ok"
         if action == "drop":
             return None
+        if action == "hang":
+            await asyncio.Event().wait()
+        if req.get("stream") and self.streams == "refuse":
+            return 400, {}, {"error": {"message": "streaming is not supported"}}
         if action == "429":
             return 429, {"Retry-After": str(self.retry_after)}, {"error": {"message": "rate limited"}}
         if action == "500":
@@ -157,4 +197,13 @@ class FakeOpenAI:
             choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
             choices.append(choice)
         usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": 3 * n, "total_tokens": 0}
+        if req.get("stream") and self.streams == "yes":
+            return 200, {}, self._events(chat, choices, usage)
         return 200, {}, {"id": "x", "object": "text_completion", "choices": choices, "usage": usage}
+
+
+class _Events:
+    """A streamed answer: the events to send, in order."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items

@@ -8,12 +8,13 @@ cluster is the member with the smallest rank (input order unless a rank is given
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from codealign.curate.minhash import EMPTY, MinHasher, band_keys, choose_bands, jaccard, shingle_set
+from codealign.errors import FileAccessError
 
 _ROW = np.dtype([("key", "<u8"), ("doc", "<u4")])
 _WORKER_HASHER: MinHasher | None = None
@@ -89,7 +91,10 @@ class NearDedupIndex:
         self.hasher = MinHasher(num_perm, ngram, seed)
         self.max_bucket = max_bucket
         self.stats = DedupStats(bands=self.bands, rows=self.rows)
-        self._dir = Path(tempfile.mkdtemp(prefix="codealign-lsh-", dir=workdir))
+        try:
+            self._dir = Path(tempfile.mkdtemp(prefix="codealign-lsh-", dir=workdir))
+        except OSError as exc:
+            raise FileAccessError.wrap(exc, workdir or tempfile.gettempdir(), "write") from None
         self._band_files = [open(self._dir / f"band{b:03d}.bin", "ab") for b in range(self.bands)]  # noqa: SIM115
         self._keep_texts = keep_texts
         self._texts = open(self._dir / "texts.bin", "ab") if keep_texts else None  # noqa: SIM115
@@ -100,6 +105,12 @@ class NearDedupIndex:
     # -- building -------------------------------------------------------------------------------------------
 
     def add_signatures(self, sigs: np.ndarray, texts: Sequence[bytes] | None = None) -> None:
+        try:
+            self._add_signatures(sigs, texts)
+        except OSError as exc:
+            raise FileAccessError.wrap(exc, self._dir, "write") from None
+
+    def _add_signatures(self, sigs: np.ndarray, texts: Sequence[bytes] | None) -> None:
         n = sigs.shape[0]
         docs = np.arange(self.n, self.n + n, dtype=np.uint32)
         nonempty = sigs[:, 0] != EMPTY  # documents without tokens never match anything
@@ -138,7 +149,9 @@ class NearDedupIndex:
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")  # fork is unsafe next to rich's refresh thread
-        with ProcessPoolExecutor(workers, ctx, _worker_init, (self.num_perm, self.ngram, self.seed)) as pool:
+        from codealign.interrupts import process_pool
+
+        with process_pool(workers, ctx, _worker_init, (self.num_perm, self.ngram, self.seed)) as pool:
             window: list[tuple[Future, list[bytes]]] = []
             for raw in batches:
                 window.append((pool.submit(_worker_signatures, raw), raw))
@@ -165,8 +178,11 @@ class NearDedupIndex:
 
     def candidate_pairs(self) -> np.ndarray:
         """Distinct candidate pairs as uint64 codes `i << 32 | j` with i < j, one band file in memory at a time."""
-        for fh in self._band_files:
-            fh.flush()
+        try:
+            for fh in self._band_files:
+                fh.flush()
+        except OSError as exc:
+            raise FileAccessError.wrap(exc, self._dir, "write") from None
         codes = [band_pairs(np.fromfile(self._dir / f"band{b:03d}.bin", dtype=_ROW), self.max_bucket)
                  for b in range(self.bands)]  # fmt: skip
         return np.unique(np.concatenate(codes))
@@ -194,10 +210,10 @@ class NearDedupIndex:
         return keep
 
     def close(self) -> None:
-        for fh in self._band_files:
-            fh.close()
-        if self._texts is not None:
-            self._texts.close()
+        # Closing flushes; on a full disk that fails again, and the scratch folder must go all the same.
+        for fh in [*self._band_files, *([self._texts] if self._texts is not None else [])]:
+            with contextlib.suppress(OSError):
+                fh.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> NearDedupIndex:

@@ -19,7 +19,7 @@ from pydantic import Field
 from codealign.config import StrictModel
 from codealign.curate.filters import FILE_HEURISTICS, SEED_RULES
 from codealign.curate.report import Funnel, progress_bar, side_path
-from codealign.errors import ConfigError
+from codealign.errors import ConfigError, FileAccessError
 from codealign.records import AtomicWriter, BadLine
 from codealign.scale.config import ExecutorKind, RayOptions
 
@@ -77,11 +77,11 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
     ranks: list[tuple[int, str]] = []
     ok = False
     try:
+        suffixes = tuple(cfg.suffixes) if cfg.suffixes is not None else tuple(worker.by_suffix)
+        files = open_source(source, rev=cfg.rev, suffixes=suffixes,
+                            content_field=cfg.content_field, split=cfg.split, skipped=skipped)  # fmt: skip
         with progress_bar() as bar, spill.open("w", encoding="utf-8") as sp:
             task = bar.add_task("reading", total=None, note="")
-            suffixes = tuple(cfg.suffixes) if cfg.suffixes is not None else tuple(worker.by_suffix)
-            files = open_source(source, rev=cfg.rev, suffixes=suffixes,
-                                content_field=cfg.content_field, split=cfg.split, skipped=skipped)  # fmt: skip
             n_files = 0
             for f, events in _processed(files, worker, cfg, executor):
                 n_files += 1
@@ -120,6 +120,10 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
                         row = json.loads(line)
                         funnel.reject(keep[i][0], keep[i][1], row)
         ok = True
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise FileAccessError.wrap(exc, spill, "write") from None  # the one file written here without a wrapper
     finally:
         funnel.close(ok)
         spill.unlink(missing_ok=True)

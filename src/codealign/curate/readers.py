@@ -235,6 +235,20 @@ def open_source(
         if p.suffix not in (".jsonl", ".json", ".parquet"):
             raise InputError(f"unsupported input file {p}: use a folder, a git repository, .jsonl or .parquet")
         return read_rows(p, content_field, bad)
-    if "/" in source and not source.startswith((".", "/")) and source.count("/") == 1:
+    if not looks_like_path(source):
         return read_hf(source, split, content_field)
     raise InputError(f"source not found: {source} (a folder, a git repository, a .jsonl/.parquet file, or owner/dataset)")
+
+
+def looks_like_path(source: str) -> bool:
+    """Whether a source that does not exist was meant as a local path rather than a hub id `owner/name`.
+
+    A path is anything with a file suffix, more or fewer than one slash, a leading `.`, `/` or `~`, or whose first
+    part is an existing folder (`in/nope.jsonl` when `in/` exists).
+    """
+    if source.startswith((".", "/", "~")) or source.count("/") != 1 or "\\" in source:
+        return True
+    owner, name = source.split("/")
+    if not owner or not name or Path(owner).is_dir():
+        return True
+    return Path(name).suffix.lower() in (".jsonl", ".json", ".parquet", ".py", ".gz", ".zip", ".txt", ".csv")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codealign.errors import FileAccessError
 from codealign.records import AtomicWriter
 
 
@@ -53,8 +54,11 @@ class Funnel:
         if len(shown) < self._examples:
             shown.append(f"{where}: {reason}" if where else reason)
         if self._fh is not None:
-            self._fh.write(json.dumps({"step": step, "reason": reason, **(row or {})}, ensure_ascii=False, default=str))
-            self._fh.write("\n")
+            line = json.dumps({"step": step, "reason": reason, **(row or {})}, ensure_ascii=False, default=str)
+            try:
+                self._fh.write(line + "\n")
+            except OSError as exc:
+                raise FileAccessError.wrap(exc, self.rejects_path, "write") from None
 
     def close(self, ok: bool = True) -> None:
         if self._writer is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from codealign.curate.lines import get_field
 from codealign.curate.report import Funnel, progress_bar, side_path
-from codealign.records import BadLine, iter_rows, write_rows
+from codealign.records import BadLine, iter_rows, require_fields, write_rows
 
 
 def _report_bad(funnel: Funnel, step: str, bad: list[BadLine]) -> None:
@@ -69,7 +69,7 @@ def run_decontaminate(
             task = bar.add_task("checking", total=None, note=", ".join(benchmarks))
 
             def clean() -> Iterator[dict[str, Any]]:
-                for i, row in enumerate(iter_rows(input, bad)):
+                for i, row in enumerate(require_fields(iter_rows(input, bad), fields, input)):
                     bar.update(task, advance=1)
                     matches = []
                     for f in fields:
@@ -126,8 +126,6 @@ def _print_bad(bad: list[BadLine]) -> None:
         return
     from rich.console import Console
 
-    console = Console(stderr=True)
-    for b in bad[:20]:
-        console.print(f"[yellow]skipped[/] {b.path}:{b.lineno}: {b.reason}", highlight=False)
-    if len(bad) > 20:
-        console.print(f"[yellow]... and {len(bad) - 20} more bad lines (see the rejects file)[/]")
+    from codealign.console import SkippedLines
+
+    SkippedLines(Console(stderr=True)).report(bad)

@@ -9,7 +9,7 @@ cannot pass.
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from codealign.evaluate.passk import benchmark_pass_at_k, pass_at_k_by_language
-from codealign.records import BadLine, iter_jsonl_numbered
+from codealign.records import BadLine, LineWriter, iter_jsonl_numbered, no_usable_lines
 from codealign.sandbox.types import Limits, Outcome, Program
 
 GUARD_NAME = "__codealign_plain_results__"
@@ -81,14 +81,20 @@ class EvalReport:
 def read_samples(
     path: Path, problems: dict[str, Any], bad: list[BadLine]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, sample) for each usable line; unusable lines go to `bad` with their line number."""
+    """(line number, sample) for each usable line; unusable lines go to `bad` with their line number. A file
+    without a single usable sample is an InputError."""
+    usable = 0
+    first_bad = len(bad)
     for lineno, row in iter_jsonl_numbered(path, bad, what="samples file"):
         if not isinstance(row.get("completion"), str) and not isinstance(row.get("solution"), str):
             bad.append(BadLine(str(path), lineno, "expected an object with a string `completion` or `solution`"))
         elif row.get("task_id") not in problems:
             bad.append(BadLine(str(path), lineno, f"unknown task_id {row.get('task_id')!r}"))
         else:
+            usable += 1
             yield lineno, row
+    if usable == 0 and len(bad) > first_bad:
+        raise no_usable_lines(path, len(bad) - first_bad, bad[first_bad])
 
 
 def evaluate_samples(
@@ -125,11 +131,8 @@ def evaluate_samples(
             code = row["solution"] if isinstance(row.get("solution"), str) else bench.join(task, row["completion"])
             yield bench.program(task, code, limits, sid)
 
-    out_fh = None
-    if output is not None:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        out_fh = open(output, "w", encoding="utf-8")  # noqa: SIM115 - written line by line as outcomes arrive
-    try:
+    writer = LineWriter(output) if output is not None else None
+    with writer if writer is not None else contextlib.nullcontext():
         for outcome in sandbox.run(programs()):
             row = pending.pop(outcome.id)
             n_c = counts.setdefault(row["task_id"], [0, 0])
@@ -137,16 +140,11 @@ def evaluate_samples(
             n_c[1] += outcome.passed
             report.samples += 1
             report.statuses[outcome.status.value] += 1
-            if out_fh is not None:
-                result = {**row, "result": _human_eval_result(outcome), "passed": outcome.passed,
-                          "outcome": outcome.status.value, "error": outcome.error}  # fmt: skip
-                out_fh.write(json.dumps(result, ensure_ascii=False) + "\n")
-                out_fh.flush()
+            if writer is not None:
+                writer.write({**row, "result": _human_eval_result(outcome), "passed": outcome.passed,
+                              "outcome": outcome.status.value, "error": outcome.error})  # fmt: skip
             if on_outcome is not None:
                 on_outcome(outcome)
-    finally:
-        if out_fh is not None:
-            out_fh.close()
     report.tasks = len(counts)
     report.missing_tasks = len(problems) - len(counts)
     report.pass_at_k = benchmark_pass_at_k({t: (n, c) for t, (n, c) in counts.items()}, ks)

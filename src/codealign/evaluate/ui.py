@@ -197,8 +197,9 @@ def run_samples_command(
 
         report = evaluate_samples(samples, sandbox, benchmark=bench, ks=ks, output=output, limits=limits,
                                   on_outcome=tick)  # fmt: skip
-    for line in report.bad_lines:
-        console.print(f"[yellow]skipped[/] {line.path}:{line.lineno}: {line.reason}")
+    from codealign.console import SkippedLines
+
+    SkippedLines(console).report(report.bad_lines)
     dropped = [kk for kk in ks if f"pass@{kk}" not in report.pass_at_k]
     extra = [(key, f"{value:.4f}") for key, value in report.pass_at_k.items()]
     extra += _by_language(report.pass_at_k_by_language)

@@ -36,7 +36,12 @@ class BackendConfig(StrictModel):
     base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key, if any")
     max_in_flight: int = Field(64, ge=1, description="openai: concurrent HTTP requests")
-    timeout: float = Field(600.0, gt=0, description="openai: seconds per HTTP request")
+    timeout: float = Field(600.0, gt=0, description="openai: seconds per HTTP request, at most")
+    first_byte_timeout: float | None = Field(
+        60.0, gt=0, description="openai: fail a request when the server has sent nothing at all for this long "
+        "(a stuck or dead server); a slow one that is streaming other answers keeps it waiting. None: off"
+    )
+    stream: bool = Field(True, description="openai: ask for streamed answers, so a stuck server is told from a slow one")
     max_retries: int = Field(6, ge=0, description="openai: retries on 429, 5xx and connection errors")
     http_client: Literal["auto", "builtin", "httpx"] = Field(
         "auto", description="openai: builtin (lean HTTP/1.1) for http://, httpx for https:// when auto"

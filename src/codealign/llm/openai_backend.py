@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import json
 import os
 import queue
 import random
@@ -66,8 +67,9 @@ def _server_message(resp: Any) -> str:
     return str(err)[:200]
 
 
-def build_payload(config: BackendConfig, request: Request, n: int, seed: int | None) -> tuple[str, dict[str, Any]]:
-    """The endpoint path and JSON body for `n` samples of `request`."""
+def build_payload(config: BackendConfig, request: Request, n: int, seed: int | None,
+                  stream: bool = False) -> tuple[str, dict[str, Any]]:
+    """The endpoint path and JSON body for `n` samples of `request` (streamed as server-sent events if asked)."""
     opts = request.options
     payload: dict[str, Any] = {
         "model": config.model,
@@ -81,11 +83,49 @@ def build_payload(config: BackendConfig, request: Request, n: int, seed: int | N
         payload["stop"] = list(opts.stop)
     if seed is not None:
         payload["seed"] = seed
+    if stream:
+        payload["stream"] = True
+        payload["stream_options"] = {"include_usage": True}
     if request.prompt is not None:
         payload["prompt"] = request.prompt
         return "/completions", payload
     payload["messages"] = [m.model_dump() for m in request.messages or ()]
     return "/chat/completions", payload
+
+
+def parse_events(body: bytes, chat: bool) -> dict[str, Any]:
+    """A streamed answer (server-sent events) assembled into the body a whole answer would have had."""
+    slots: dict[int, dict[str, Any]] = {}
+    usage: dict[str, Any] = {}
+    for line in body.split(b"\n"):
+        line = line.strip()
+        if not line.startswith(b"data:"):
+            continue
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            break
+        event = json.loads(data)
+        if not isinstance(event, dict):
+            continue
+        if event.get("error"):
+            err = event["error"]
+            raise ValueError(str(err.get("message", err) if isinstance(err, dict) else err)[:200])
+        usage = event.get("usage") or usage
+        for choice in event.get("choices") or []:
+            slot = slots.setdefault(int(choice.get("index", 0)), {"parts": [], "finish_reason": None})
+            piece = choice.get("text") if "text" in choice else (choice.get("delta") or {}).get("content")
+            if piece:
+                slot["parts"].append(piece)
+            slot["finish_reason"] = choice.get("finish_reason") or slot["finish_reason"]
+    choices = []
+    for index, slot in sorted(slots.items()):
+        if slot["finish_reason"] is None:
+            raise ValueError("the answer stream ended before the answer did")
+        text = "".join(slot["parts"])
+        choice = {"index": index, "finish_reason": slot["finish_reason"]}
+        choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
+        choices.append(choice)
+    return {"choices": choices, "usage": usage}
 
 
 def parse_choices(body: dict[str, Any], request: Request) -> tuple[list[tuple[Completion, int]], int]:
@@ -121,7 +161,8 @@ class OpenAIBackend(Backend):
         self.served: list[str] = []
         self._pause_until = 0.0  # monotonic time before which no request is sent (after a 429 with Retry-After)
         self._accepted = 0  # calls answered with choices, over this backend's life
-        self._rejected = 0  # calls refused with a non-retryable 4xx  # model ids from /models, when the server lists them
+        self._rejected = 0  # calls refused with a non-retryable 4xx
+        self._stream = config.stream  # off once the server refuses streamed answers
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -136,17 +177,33 @@ class OpenAIBackend(Backend):
             raise
 
     def close(self) -> None:
+        """Cancel what is in flight, close every connection and stop the loop, in that order, so nothing is left
+        pending (a Ctrl-C during requests ends without asyncio's warnings)."""
         if self._loop is None:
             return
-        if self._http is not None:
-            # Closing a broken connection pool must not mask the error that got us here.
-            with contextlib.suppress(Exception):
-                self._sync(self._http.aclose())
-            self._http = None
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        loop, http = self._loop, self._http
+
+        async def shutdown() -> None:
+            for _ in range(3):  # a task may start another while it is cancelled; a few rounds settle it
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                if not tasks:
+                    break
+                for task in tasks:
+                    task.cancel()
+                await asyncio.wait(tasks, timeout=5)
+            if http is not None:
+                await http.aclose()
+            await loop.shutdown_asyncgens()
+
+        # Closing a broken connection pool must not mask the error that got us here.
+        with contextlib.suppress(BaseException):
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=15)
+        self._http = None
+        loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._loop.close()
+        if not loop.is_running():
+            loop.close()
         self._loop = None
         self._loaded = False
 
@@ -162,7 +219,8 @@ class OpenAIBackend(Backend):
         from codealign.llm.http import make_transport
 
         c = self.config
-        self._http = make_transport(c.http_client, self.base_url, self._headers(), c.timeout, c.max_in_flight)
+        self._http = make_transport(c.http_client, self.base_url, self._headers(), c.timeout, c.max_in_flight,
+                                    c.first_byte_timeout)
         await self._check_server()
 
     async def _check_server(self) -> None:
@@ -288,16 +346,17 @@ class OpenAIBackend(Backend):
 
     async def _call(self, request: Request, group: tuple[int, ...], seed: int | None
                     ) -> tuple[list[tuple[Completion, int]], int]:
-        path, payload = build_payload(self.config, request, len(group), seed)
-        body = await self._post(path, payload)
+        body = await self._post(request, len(group), seed)
         return parse_choices(body, request)
 
-    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def _post(self, request: Request, n: int, seed: int | None) -> dict[str, Any]:
         from codealign.llm.http import TransportError
 
-        url = self.base_url + path
         attempt = 0
         while True:
+            stream = self._stream
+            path, payload = build_payload(self.config, request, n, seed, stream)
+            url = self.base_url + path
             wait: float | None = None
             try:
                 pause = self._pause_until - time.monotonic()
@@ -305,18 +364,27 @@ class OpenAIBackend(Backend):
                     await asyncio.sleep(pause)
                 resp = await self._http.request("POST", path, payload)
             except TransportError as exc:
-                problem = f"no answer within {self.config.timeout:g}s" if exc.kind == "timeout" else exc.kind
+                if exc.kind.startswith("no answer") and self._accepted == 0:
+                    raise BackendError(
+                        f"{self.base_url} answered nothing within {self.config.first_byte_timeout:g} s (it "
+                        f"{'lists its models' if self.served else 'accepts connections'} but is stuck, overloaded "
+                        "or still loading); check the server, or raise backend.first_byte_timeout for one that is "
+                        "only slow to start"
+                    ) from None
+                if exc.kind == "timeout":
+                    problem = f"no answer within {self.config.timeout:g}s"
+                elif exc.kind.startswith("connect failed"):
+                    problem = f"cannot reach {self.base_url} ({exc.kind})"
+                else:
+                    problem = exc.kind
             else:
                 status = resp.status
                 if status == 200:
-                    try:
-                        body = resp.json()
-                    except ValueError:
-                        body = None
+                    body = self._body(resp, stream, request.prompt is None)
                     if isinstance(body, dict) and "choices" in body:
                         self._accepted += 1
                         return body
-                    problem = "the server answered 200 without choices"
+                    problem = body if isinstance(body, str) else "the server answered 200 without choices"
                 elif status in (401, 403):
                     raise BackendError(f"{self.base_url} refused the request (HTTP {status}): "
                                        f"set ${self.config.api_key_env} to a valid API key")
@@ -328,6 +396,12 @@ class OpenAIBackend(Backend):
                     if status == 429 and wait is not None:
                         # A rate limit holds for every request, not just this one: pause them all.
                         self._pause_until = max(self._pause_until, time.monotonic() + min(wait, _MAX_SLEEP))
+                elif stream and (self._accepted == 0 or not self._stream):
+                    # Some servers refuse `stream` or `stream_options`: ask them for whole answers from now on
+                    # (or, when another request already learnt that, ask this one again that way).
+                    self._stream = False
+                    self._http.watchdog.first_byte = None
+                    continue
                 else:
                     problem = f"HTTP {status}: {_server_message(resp)}"
                     self._rejected += 1
@@ -342,3 +416,19 @@ class OpenAIBackend(Backend):
             if wait is None:
                 wait = self.config.retry_backoff * 2 ** (attempt - 1) * (0.5 + random.random())
             await asyncio.sleep(min(wait, _MAX_SLEEP))
+
+    def _body(self, resp: Any, stream: bool, chat: bool) -> dict[str, Any] | str | None:
+        """The answer as a dict, or a string saying what was wrong with it."""
+        if resp.headers.get("content-type", "").startswith("text/event-stream"):
+            try:
+                return parse_events(resp.body, chat)
+            except ValueError as exc:
+                return f"the streamed answer is broken: {exc}"
+        if stream and self._stream:
+            # The server ignores `stream` and sends whole answers, so silence says nothing about it being stuck.
+            self._stream = False
+            self._http.watchdog.first_byte = None
+        try:
+            return resp.json()
+        except ValueError:
+            return None

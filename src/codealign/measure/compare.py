@@ -87,13 +87,14 @@ def write_comparison(
     with AtomicWriter(out / "compare.json") as fh:
         json.dump({"datasets": names, "paths": [r["dataset"]["path"] for r in reports], "x": x, "y": y,
                    "rows": table}, fh, indent=1)
+        fh.write("\n")
     with AtomicWriter(out / "compare.csv") as fh:
         w = csv.writer(fh)
         w.writerow(["group", "metric", "figure", "direction", *names])
         for row in table:
             w.writerow([row["group"], row["metric"], row["figure"], row["direction"], *row["values"]])
     with AtomicWriter(out / "compare.html") as fh:
-        fh.write(_html(reports, names, table, x, y))
+        fh.write(_html(reports, names, table, x, y) + "\n")
     return {"json": out / "compare.json", "csv": out / "compare.csv", "html": out / "compare.html"}
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from codealign.config import StrictModel
 from codealign.errors import InputError
-from codealign.records import BadLine, iter_rows
+from codealign.records import BadLine, iter_rows, require_fields
 
 # Where each field is looked for when the user names none: top level first, then the lineage a pipeline keeps.
 DEFAULT_CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -224,7 +224,8 @@ def load_dataset(
     bad: list[BadLine] = []
     found: dict[str, str | None] = {k: None for k in DEFAULT_CANDIDATES}
     items: list[Item] = []
-    for item in _iter_items(iter_rows(source, bad), fields, found):
+    named = [path for path in fields.model_dump().values() if path]
+    for item in _iter_items(require_fields(iter_rows(source, bad), named, source, also_under="data"), fields, found):
         items.append(item)
         if limit is not None and len(items) >= limit:
             break

@@ -73,6 +73,7 @@ def measure_job(
     from rich.console import Console
 
     from codealign.cache import open_cache
+    from codealign.console import SkippedLines
     from codealign.measure.data import load_dataset
     from codealign.measure.report import render_report
     from codealign.measure.runner import MeasureConfig, measure, select_metrics
@@ -89,10 +90,7 @@ def measure_job(
     chosen = select_metrics(config)  # unknown names and missing extras fail before any reading
     dataset = load_dataset(data, config.fields, limit=config.limit, name=name)
     console = Console(stderr=True)
-    for bad in dataset.bad_lines[:5]:
-        console.print(f"[yellow]skipped[/] {bad.path}:{bad.lineno}: {bad.reason}", highlight=False)
-    if len(dataset.bad_lines) > 5:
-        console.print(f"[yellow]skipped[/] {len(dataset.bad_lines) - 5} more unreadable lines", highlight=False)
+    SkippedLines(console, shown=5).report(dataset.bad_lines)
     cache = open_cache(cache_dir, enabled=not no_cache)
     try:
         with progress_bars() as bars:

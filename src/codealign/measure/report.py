@@ -129,5 +129,5 @@ def render_report(report: dict[str, Any], path: str | os.PathLike) -> Path:
     ]
     out = Path(path)
     with AtomicWriter(out) as fh:
-        fh.write(page(f"QDC report: {ds['name']}", subtitle, "".join(body)))
+        fh.write(page(f"QDC report: {ds['name']}", subtitle, "".join(body)) + "\n")
     return out

@@ -8,7 +8,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,7 @@ class Measurement:
         out.mkdir(parents=True, exist_ok=True)
         with AtomicWriter(out / "metrics.json") as fh:
             json.dump(self.to_dict(), fh, indent=1, default=float)
+            fh.write("\n")
         if per_item:
             write_jsonl(out / "per_item.jsonl", self.per_item_rows())
         return out / "metrics.json"
@@ -240,8 +241,9 @@ def _chunk_pass(dataset: Dataset, metrics: list[ChunkMetric], ctx: Context, work
     # Forked workers share the parent's records copy-on-write; frozen objects are not touched by the children's
     # garbage collector, so those pages stay shared instead of being copied into every worker.
     gc.freeze()
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker,
-                             initargs=(payload,)) as pool:
+    from codealign.interrupts import process_pool
+
+    with process_pool(workers, mp.get_context("fork"), _init_worker, (payload,)) as pool:
         pending: set[Future] = set()
         queue = iter(starts)
         for s in queue:

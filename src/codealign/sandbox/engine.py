@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from codealign.cache import NullCache, cache_key
-from codealign.errors import SandboxError
+from codealign.errors import ConfigError, SandboxError
 from codealign.sandbox import isolation
 from codealign.sandbox.types import Outcome, Program, Status
 
@@ -252,6 +252,20 @@ class Sandbox:
             "runner": _file_hash(runner.child_file), "code": program.code, "tests": program.tests,
         })  # fmt: skip
 
+    def unsupported(self, language: str) -> str | None:
+        """Why this pool cannot run `language` (unknown, or its runtime is missing), or None when it can.
+
+        The language of a program is the user's input: a program in one that cannot run is a ConfigError naming the
+        languages that can, never a sandbox_error (which says the engine failed)."""
+        registry = _languages()
+        name = registry.entry(language).name if language in registry else language
+        if name in self.runners:
+            return None
+        here = ", ".join(sorted(self.runners)) or "none"
+        if language in registry:
+            return f"language {language!r} cannot run here (its runtime is not installed); available: {here}"
+        return f"unknown language {language!r}; available: {here}"
+
     def _canonical(self, program: Program) -> Program:
         """The program with its language's registered name in place of an alias ("py", "js")."""
         registry = _languages()
@@ -307,9 +321,7 @@ class Sandbox:
                             yield s, Outcome(id=program.id, status=Status.SANDBOX_ERROR,
                                              error=self.missing[program.language])  # fmt: skip
                         elif program.language not in self.runners:
-                            known = ", ".join(self.runners) or "none"
-                            yield s, Outcome(id=program.id, status=Status.SANDBOX_ERROR,
-                                             error=f"language {program.language!r} is not available; loaded: {known}")  # fmt: skip
+                            raise ConfigError(f"program {program.id!r}: {self.unsupported(program.language)}")
                         else:
                             queue.append(_Job(s, program, k))
                 # Keep every worker fed: one program running and one waiting in its pipe hides our latency.

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from codealign.records import BadLine, LineWriter, iter_jsonl_numbered
+from codealign.records import BadLine, LineWriter, iter_jsonl_numbered, no_usable_lines
 from codealign.sandbox.types import Limits, Outcome, Program
 
 _LIMIT_FIELDS = ("timeout", "memory_mb", "compile_timeout", "compile_memory_mb")
@@ -35,8 +35,13 @@ def count_lines(path: Path) -> int:
         return sum(1 for line in fh if line.strip())
 
 
-def read_programs(path: Path, defaults: Limits, bad: list[BadLine]) -> Iterator[Program]:
-    """Programs of a JSONL file, one per line; a malformed line goes to `bad` with its number and is skipped."""
+def read_programs(path: Path, defaults: Limits, bad: list[BadLine],
+                  unsupported: Callable[[str], str | None] | None = None) -> Iterator[Program]:
+    """Programs of a JSONL file, one per line; a malformed line goes to `bad` with its number and is skipped, and
+    so does a program in a language that `unsupported(language)` gives a reason against. A file without a single
+    usable program is an InputError."""
+    usable = 0
+    first_bad = len(bad)
     for lineno, row in iter_jsonl_numbered(path, bad, what="programs file"):
         try:
             unknown = set(row) - _FIELDS
@@ -63,7 +68,14 @@ def read_programs(path: Path, defaults: Limits, bad: list[BadLine]) -> Iterator[
         except (ValueError, TypeError) as exc:
             bad.append(BadLine(str(path), lineno, str(exc)))
         else:
-            yield program
+            why = unsupported(program.language) if unsupported is not None else None
+            if why is None:
+                usable += 1
+                yield program
+            else:
+                bad.append(BadLine(str(path), lineno, why))
+    if usable == 0 and len(bad) > first_bad:
+        raise no_usable_lines(path, len(bad) - first_bad, bad[first_bad])
 
 
 def outcome_row(outcome: Outcome) -> dict[str, Any]:
@@ -115,7 +127,7 @@ def run_exec(
 
     bad = _Bad()
     with LineWriter(out) as writer:
-        for outcome in sandbox.run(read_programs(Path(programs_path), defaults, bad)):
+        for outcome in sandbox.run(read_programs(Path(programs_path), defaults, bad, sandbox.unsupported)):
             writer.write(outcome_row(outcome))
             report.statuses[outcome.status.value] += 1
             report.cached += outcome.cached

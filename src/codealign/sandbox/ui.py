@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from codealign.cache import open_cache
+from codealign.console import SkippedLines
 from codealign.errors import ConfigError
 from codealign.sandbox.types import Limits, Status
 
@@ -119,11 +120,14 @@ def run_exec_command(
             elapsed = bar.tasks[task].elapsed or 1e-9
             bar.update(task, advance=1, rate=state["done"] / elapsed, passed=state["passed"])
 
+        skipped = SkippedLines(console)
+
         def bad(line) -> None:
             bar.update(task, advance=1)
-            console.print(f"[yellow]skipped[/] {line.path}:{line.lineno}: {line.reason}")
+            skipped(line)
 
         report = run_exec(programs, output, sandbox, defaults, on_outcome=tick, on_bad_line=bad)
+    skipped.finish()
     rate = report.total / report.seconds if report.seconds else 0.0
     console.print(_summary(f"codealign exec: {report.total} programs -> {output}", dict(report.statuses), [
         ("from cache", str(report.cached)),
