@@ -80,12 +80,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from codealign import interrupts
 
-    interrupts.install()  # first, so a Ctrl-C while the commands are imported is handled too
-    warnings.showwarning = _show_warning
-    if "COLUMNS" not in os.environ and not (_isatty(sys.stdout) or _isatty(sys.stderr)):
-        # Piped or redirected: write tables at their full width instead of cutting values at 80 columns.
-        os.environ["COLUMNS"] = "4000"
     try:
+        interrupts.install()  # first, so a Ctrl-C while the commands are imported is handled too
+        warnings.showwarning = _show_warning
+        if "COLUMNS" not in os.environ and not (_isatty(sys.stdout) or _isatty(sys.stderr)):
+            # Piped or redirected: write tables at their full width instead of cutting values at 80 columns.
+            os.environ["COLUMNS"] = "4000"
         build_app()(args=argv, standalone_mode=True)
     except SystemExit as exc:
         interrupts.finishing()
