@@ -30,6 +30,10 @@ COMMAND_MODULES = [
     "train",
 ]
 
+# Commands that write their files as they go (a run's shards and markers, which resume relies on) and read some
+# back before they end; every other command's files are renamed into place together when it succeeds.
+COMMITS_AS_IT_GOES = {"run"}
+
 _APP: Any = None
 
 
@@ -86,7 +90,14 @@ def main(argv: list[str] | None = None) -> None:
         if "COLUMNS" not in os.environ and not (_isatty(sys.stdout) or _isatty(sys.stderr)):
             # Piped or redirected: write tables at their full width instead of cutting values at 80 columns.
             os.environ["COLUMNS"] = "4000"
-        build_app()(args=argv, standalone_mode=True)
+        from codealign.records import immediate_outputs, output_group
+
+        args = sys.argv[1:] if argv is None else argv
+        # A command's files appear together when it succeeds, and none of them when it fails; commands whose files
+        # are committed as they go (for resume) and read back before they end manage that themselves.
+        together = immediate_outputs() if args and args[0] in COMMITS_AS_IT_GOES else output_group()
+        with together:
+            build_app()(args=argv, standalone_mode=True)
     except SystemExit as exc:
         interrupts.finishing()
         if exc.code == 130 and interrupts.interrupted():

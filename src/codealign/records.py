@@ -8,6 +8,7 @@ Its `id` is a hash of its kind, data and parents, so the same content always get
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import os
@@ -278,13 +279,19 @@ class AtomicWriter:
         return self._fh
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        group = _GROUP.get()
+        kept = False
         try:
             if exc_type is None:
                 self._fh.flush()
                 os.fsync(self._fh.fileno())
                 self._fh.close()
-                os.replace(self._tmp, self.path)
-                _fsync_dir(self.path.parent)
+                if group is not None:  # renamed with the rest of its group, by output_group()
+                    group.append((self._tmp, self.path))
+                    kept = True
+                else:
+                    os.replace(self._tmp, self.path)
+                    _fsync_dir(self.path.parent)
             else:
                 with contextlib.suppress(OSError):  # a full disk fails the last flush too; the first error counts
                     self._fh.close()
@@ -293,10 +300,78 @@ class AtomicWriter:
                 self._fh.close()
             raise FileAccessError.wrap(err, self.path, "write") from None
         finally:
-            with contextlib.suppress(OSError):
-                os.unlink(self._tmp)
+            if not kept:
+                with contextlib.suppress(OSError):
+                    os.unlink(self._tmp)
         if isinstance(exc, OSError) and exc.filename in (None, self._tmp):
             raise FileAccessError.wrap(exc, self.path, "write") from None
+
+
+_GROUP: contextvars.ContextVar[list[tuple[str, Path]] | None] = contextvars.ContextVar("codealign_outputs", default=None)
+
+
+@contextlib.contextmanager
+def output_group() -> Iterator[None]:
+    """Every AtomicWriter finished inside this block keeps its file under the temporary name until the block ends
+    without error; then all are renamed into place together. After an error none of them appears, so a command's
+    outputs (data, rejects, funnel) are all there or none is, and a failed command never looks finished.
+
+    Files written in the block cannot be read back by their final name before it ends.
+    """
+    if _GROUP.get() is not None:  # nested: the outer group decides
+        yield
+        return
+    pending: list[tuple[str, Path]] = []
+    token = _GROUP.set(pending)
+    try:
+        yield
+    except SystemExit as exc:
+        if exc.code not in (0, None):  # a command that exits with success still succeeded
+            _discard(pending)
+            raise
+        _GROUP.reset(token)
+        _commit(pending)
+        raise
+    except BaseException:
+        _discard(pending)
+        raise
+    finally:
+        if _GROUP.get() is pending:
+            _GROUP.reset(token)
+    _commit(pending)
+
+
+@contextlib.contextmanager
+def immediate_outputs() -> Iterator[None]:
+    """Inside an output_group, files written here are renamed into place at once (a run's shards and markers,
+    which resume depends on, and files read back before the command ends)."""
+    token = _GROUP.set(None)
+    try:
+        yield
+    finally:
+        _GROUP.reset(token)
+
+
+def _discard(pending: list[tuple[str, Path]]) -> None:
+    for tmp, _ in pending:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _commit(pending: list[tuple[str, Path]]) -> None:
+    folders = []
+    for i, (tmp, path) in enumerate(pending):
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            for rest, _ in pending[i:]:
+                with contextlib.suppress(OSError):
+                    os.unlink(rest)
+            raise FileAccessError.wrap(exc, path, "write") from None
+        if path.parent not in folders:
+            folders.append(path.parent)
+    for folder in folders:
+        _fsync_dir(folder)
 
 
 def _create_temp(path: Path) -> tuple[int, str]:

@@ -91,3 +91,17 @@ def test_an_input_with_no_usable_line_fails_after_reporting_them(tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     assert list(iter_jsonl(empty, [])) == []  # nothing at all is not a failure: there was nothing to skip
+
+
+def test_a_commands_files_appear_together_or_not_at_all(tmp_path):
+    from codealign.records import output_group
+
+    with pytest.raises(FileAccessError), output_group():
+        write_jsonl(tmp_path / "data.jsonl", [{"a": 1}])
+        assert not (tmp_path / "data.jsonl").exists()  # held back until the group ends
+        raise FileAccessError("cannot write rejects: No space left on device")
+    assert list(tmp_path.iterdir()) == []
+    with output_group():
+        write_jsonl(tmp_path / "data.jsonl", [{"a": 1}])
+        write_jsonl(tmp_path / "data.rejects.jsonl", [{"a": 2}])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl", "data.rejects.jsonl"]

@@ -19,7 +19,7 @@ from typing import Any
 from codealign.curate.lines import get_field, jsonl_files, parse_line, read_span, scan_lines, too_long
 from codealign.curate.report import Funnel, progress_bar, side_path
 from codealign.errors import InputError
-from codealign.records import AtomicWriter, BadLine, iter_rows, write_rows
+from codealign.records import AtomicWriter, BadLine, iter_rows, no_usable_lines, write_rows
 
 KEEP, NO_TEXT, EXACT, NEAR = 0, 1, 2, 3
 STEP = "dedup"
@@ -154,7 +154,10 @@ class Scan:
             self._on_rows(since)
 
     def check_field(self, input: str | Path) -> None:
-        """A field that no row has is a mistake in the command, not a property of the data."""
+        """A field that no row has is a mistake in the command, not a property of the data; an input without one
+        readable row is a failure, not an empty result."""
+        if self.first_row_keys is None and self.bad:
+            raise no_usable_lines(input, len(self.bad), self.bad[0])
         if not self.seen_field and self.first_row_keys is not None:
             raise InputError(f"no row of {input} has text in field {self.field!r}; the first row has: "
                              f"{', '.join(self.first_row_keys[:12]) or 'no fields'}")  # fmt: skip

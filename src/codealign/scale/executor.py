@@ -68,11 +68,13 @@ class LocalExecutor(Executor):
                 yield fn(item)
             return
         import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+
+        from codealign.interrupts import process_pool
 
         ctx = mp.get_context("spawn")  # fork is unsafe next to rich's refresh thread
         initializer, initargs = init if init is not None else (None, ())
-        with ProcessPoolExecutor(self.workers, ctx, initializer, initargs) as pool:
+        # Workers leave Ctrl-C to this process: no traceback from each of them when a terminal interrupts the group.
+        with process_pool(self.workers, ctx, initializer, initargs) as pool:
             window: deque[Any] = deque()
             for item in items:
                 window.append(pool.submit(fn, item))
