@@ -237,3 +237,6 @@ def test_tasks_and_examples_in_the_language_of_the_run():
     assert program.code.startswith("fn perimeter") and "assert_eq!" in program.tests
     python = SelfCodeAlign().stage("instruction").request(CONCEPTS, 0).prompt
     assert "language: rust" not in python  # a Python run draws only Python examples, as it always did
+    assert SelfCodeAlign({"languages": ["rs", "ts"]}).options.languages == ("rust", "typescript")
+    with pytest.raises(ConfigError, match="unknown language 'rsut'; known: cpp, go"):
+        SelfCodeAlign({"language": "rsut"})

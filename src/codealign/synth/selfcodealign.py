@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from codealign.llm.base import Request
 from codealign.records import Record, content_hash
@@ -43,6 +43,19 @@ class SelfCodeAlignOptions(GenerationOptions):
     )
     difficulties: tuple[str, ...] = Field(("easy", "medium", "hard"), min_length=1)
     pool: str | None = Field(None, description="a JSONL few-shot pool to use instead of the built-in one")
+
+    @field_validator("language", "languages")
+    @classmethod
+    def _sandbox_language(cls, value: Any) -> Any:
+        """A language the sandbox knows (`rs` becomes `rust`), so a typo fails before any model call."""
+        from codealign.registry import LANGUAGES
+
+        names = [value] if isinstance(value, str) else list(value or ())
+        for name in names:
+            if name not in LANGUAGES:
+                raise ValueError(f"unknown language {name!r}; known: {', '.join(LANGUAGES.names())}")
+        canonical = [LANGUAGES.entry(n).name for n in names]
+        return canonical[0] if isinstance(value, str) else (tuple(canonical) if value is not None else None)
 
 
 def load_templates(path: Path | None = None) -> dict[str, Any]:
