@@ -133,6 +133,7 @@ def test_a_missing_toolchain_names_its_package(tmp_path, monkeypatch):
         go, py = sb.run_all([Program(language="go", code="package main\nfunc main() {}\n"), Program(code="pass")])
     assert go.status is Status.SANDBOX_ERROR and go.error.startswith("language 'go' needs `go`")
     assert "golang-go" in go.error and py.passed
+    assert "golang-go" in sb.unsupported("golang")  # what `codealign exec` says of such a line
 
 
 def test_exec_runs_programs_in_every_language(tmp_path):

@@ -262,6 +262,8 @@ class Sandbox:
         if name in self.runners:
             return None
         here = ", ".join(sorted(self.runners)) or "none"
+        if name in self.missing:  # registered, its toolchain not installed: the line names the package
+            return f"{self.missing[name]}; available: {here}"
         if language in registry:
             return f"language {language!r} cannot run here (its runtime is not installed); available: {here}"
         return f"unknown language {language!r}; available: {here}"
