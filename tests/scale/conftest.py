@@ -12,13 +12,7 @@ OBJECT_STORE = 100 * 2**20
 @pytest.fixture(scope="session")
 def ray_cluster():
     ray = pytest.importorskip("ray")
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "object_store_memory": OBJECT_STORE, "resources": {"head_node": 1}, "include_dashboard": False,
-        # a removed node is noticed within about two seconds, not the default half minute
-        "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 4},
-    })  # fmt: skip
+    cluster = _start_cluster()
     try:
         cluster.add_node(num_cpus=1, object_store_memory=OBJECT_STORE, resources={"worker_node": 1})
         cluster.wait_for_nodes()
@@ -27,6 +21,28 @@ def ray_cluster():
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def _start_cluster(attempts: int = 3):
+    """The head node. Ray gives a new raylet a fixed 30 s to register, which a heavily loaded machine can miss, so
+    a start that times out is tried again from scratch."""
+    from ray.cluster_utils import Cluster
+
+    for attempt in range(attempts):
+        try:
+            return Cluster(initialize_head=True, head_node_args={
+                "num_cpus": 1, "object_store_memory": OBJECT_STORE, "resources": {"head_node": 1},
+                "include_dashboard": False,
+                # a removed node is noticed within about two seconds, not the default half minute
+                "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 4},
+            })  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception for this timeout
+            if "timed out during startup" not in str(exc) or attempt == attempts - 1:
+                raise
+            import ray
+
+            ray.shutdown()
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture
