@@ -101,6 +101,10 @@ class ClusterSandbox:
     def key(self, program: Program) -> str:
         return self._keys.key(program)
 
+    def unsupported(self, language: str) -> str | None:
+        """Why the pools cannot run `language`, as the driver's own sandbox sees it (nodes are set up alike)."""
+        return self._keys.unsupported(language)
+
     def run_all(self, programs: Iterable[Program]) -> list[Outcome]:
         """Outcomes in the order of `programs`."""
         indexed = list(programs)
@@ -143,6 +147,13 @@ class ClusterSandbox:
                     if k in found:
                         self.stats["cached"] += 1
                         yield s, Outcome.model_validate({**found[k], "id": program.id, "cached": True})
+                    elif program.language in self._keys.missing:  # as the local engine answers these
+                        yield s, Outcome(id=program.id, status=Status.SANDBOX_ERROR,
+                                         error=self._keys.missing[program.language])  # fmt: skip
+                    elif program.language not in self._keys.runners:
+                        from codealign.errors import ConfigError
+
+                        raise ConfigError(f"program {program.id!r}: {self.unsupported(program.language)}")
                     else:
                         waiting.append((s, program, k))
             # Hand batches to the least busy actors, taking turns, so a few programs still spread over the nodes.
