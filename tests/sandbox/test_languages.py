@@ -120,7 +120,7 @@ def test_a_missing_toolchain_names_its_package(tmp_path, monkeypatch):
     # A PATH with the sandbox's own tools and no compiler at all.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("bwrap", "unshare"):
+    for tool in ("bwrap", "unshare", "true"):  # `true` is what the isolation probe runs
         found = shutil.which(tool)
         if found:
             os.symlink(found, bin_dir / tool)
