@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 EXTRAS ?= hf,serving,ray,dev,langs
 
-.PHONY: install system-deps test test-all demo lint bench clean
+.PHONY: install system-deps test test-all demo demo-compare lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -52,6 +52,16 @@ demo: install
 	  --set output_dir=runs/demo/model/dpo $(DEMO_TRAIN) --set learning_rate=1e-4 || exit $$?; \
 	$(VENV)/bin/codealign evaluate --benchmark jsonl:examples/evaluate_tasks.jsonl --model runs/demo/model/dpo \
 	  --max-tokens 48 --train-data runs/demo -o runs/demo/evaluate/results.jsonl || exit $$?
+
+# Every method on the same seeds against the scripted server, compared in runs/compare/compare/compare.html.
+demo-compare: install
+	@tmp=$$(mktemp -d); \
+	$(PY) -m codealign.testing --port 0 --log $$tmp/requests.jsonl --ready-file $$tmp/port >$$tmp/server.log 2>&1 & \
+	pid=$$!; trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 1 100); do [ -s $$tmp/port ] && break; sleep 0.1; done; \
+	[ -s $$tmp/port ] || { echo "the scripted server did not start; see $$tmp/server.log"; exit 1; }; \
+	url=http://127.0.0.1:$$(cat $$tmp/port)/v1; \
+	$(VENV)/bin/codealign run examples/compare-methods.yaml --set backend.base_url=$$url --set teacher.base_url=$$url || exit $$?
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

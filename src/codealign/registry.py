@@ -107,6 +107,10 @@ BACKENDS.register("transformers", "codealign.llm.transformers_backend:Transforme
 BACKENDS.register("vllm", "codealign.llm.vllm_backend:VLLMBackend", extra="vllm", requires=("vllm",), summary="in-process vLLM")
 
 # --- methods (codealign.synth) ---
+METHODS.register("distill", "codealign.synth.distill:Distill", summary="SelfCodeAlign's tasks answered by a teacher model")
+METHODS.register("evol-instruct", "codealign.synth.evol_instruct:EvolInstruct", summary="Evol-Instruct: tasks made harder over M rounds, failed evolutions eliminated")
+METHODS.register("oss-instruct", "codealign.synth.oss_instruct:OssInstruct", summary="OSS-Instruct: a code snippet inspires a problem and its solution")
+METHODS.register("self-instruct", "codealign.synth.self_instruct:SelfInstruct", summary="Self-Instruct: tasks bootstrapped from seed tasks, ROUGE-L novelty filter")
 METHODS.register("selfcodealign", "codealign.synth.selfcodealign:SelfCodeAlign", summary="SelfCodeAlign: seed -> concepts -> task -> response+tests")
 
 # --- metrics (codealign.measure) ---

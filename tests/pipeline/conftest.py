@@ -16,12 +16,16 @@ def scripted_server(tmp_path):
 
 
 def demo_overrides(server: ScriptedServer, run_dir: Path, *extra: str) -> list[str]:
-    """`--set` overrides that point examples/demo.yaml at a test server and a test run directory."""
+    """`--set` overrides that point examples/demo.yaml at a test server and a test run directory.
+
+    The final measurement is left out (tests of the experiment form check it), so these runs stay quick.
+    """
     return [
         f"backend.base_url={server.url}",
         f"run_dir={run_dir}",
         f"seeds.path={SEEDS}",
         "execution.timeout=1",
         "execution.workers=2",
+        "measure.enabled=false",
         *extra,
     ]

@@ -186,6 +186,7 @@ def test_annotated_example_shows_every_option():
     options |= {f"selection.{f}" for f in SelectionOptions.model_fields}
     options |= {f"checks.{f}" for f in RunConfig.model_fields["checks"].annotation.model_fields}
     options |= {f"repair.{f}" for f in RunConfig.model_fields["repair"].annotation.model_fields}
-    sections = {"seeds", "execution", "backend", "method_options", "selection", "checks", "repair"}
+    options |= {f"measure.{f}" for f in RunConfig.model_fields["measure"].annotation.model_fields}
+    sections = {"seeds", "execution", "backend", "method_options", "selection", "checks", "repair", "measure"}
     assert options - sections - shown == set()
     assert shown - options == set()

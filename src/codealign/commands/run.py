@@ -7,12 +7,17 @@ from pathlib import Path
 
 import typer
 
-RUN_HELP = """Run the pipeline of CONFIG: seeds -> the method's LLM stages -> sandboxed execution -> selection.
+RUN_HELP = """Run the pipeline of CONFIG: seeds -> the method's stages -> sandboxed execution -> selection -> QDC.
 
-The minimal config names run_dir, seeds.path, method and a backend block (type, model, base_url, mode); every
-other option has the paper's default (see examples/selfcodealign.yaml, annotated). The run directory ends up with
-final/sft.jsonl, final/dpo.jsonl, funnel.json, usage.json, config.resolved.yaml, rejects/ and one folder of shards
-per stage.
+The minimal config names run_dir, seeds.path, method (selfcodealign, oss-instruct, evol-instruct, self-instruct,
+distill) and a backend block (type, model, base_url, mode); every other option has the paper's default (see
+examples/selfcodealign.yaml, annotated, and examples/<method>.yaml). The run directory ends up with
+final/sft.jsonl, final/dpo.jsonl, funnel.json, usage.json, config.resolved.yaml, rejects/, measure/ (the QDC
+report of the final data), report.html and one folder of shards per stage.
+
+A config with a `methods:` block instead of `method:` is an experiment: every method runs on the same seeds and
+model into run_dir/<label>/, and run_dir/compare/ gets one side-by-side QDC report with each method's funnel
+(see examples/compare-methods.yaml).
 
 Re-running the same command after a crash or Ctrl-C continues where it stopped: finished shards are skipped, and
 every LLM answer and execution comes from the cache, so nothing is asked or run twice and nothing is lost.
@@ -36,10 +41,31 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from codealign.cache import open_cache
-        from codealign.config import load_config
+        from codealign.config import apply_overrides, load_config, load_yaml
         from codealign.pipeline import RunConfig, run_pipeline
+        from codealign.pipeline.experiment import ExperimentConfig, is_experiment, run_experiment
         from codealign.pipeline.progress import summary_table
 
+        if is_experiment(apply_overrides(load_yaml(config), list(overrides))):
+            experiment = load_config(ExperimentConfig, config, overrides)
+            console = Console(stderr=True)
+            cache = open_cache(cache_dir, enabled=not no_cache)
+            try:
+                summary = run_experiment(experiment, cache, console, progress=not quiet)
+            except KeyboardInterrupt:
+                console.print(
+                    "[yellow]interrupted[/]: finished work is saved; rerun the same command to continue "
+                    f"({experiment.run_dir})"
+                )
+                raise typer.Exit(130) from None
+            finally:
+                cache.close()
+            from codealign.pipeline.experiment import summary_table as methods_table
+
+            Console().print(methods_table(summary))
+            compare = Path(experiment.run_dir) / "compare"
+            typer.echo(f"comparison: {compare / 'compare.html'}  figures: {compare / 'summary.json'}")
+            return
         cfg = load_config(RunConfig, config, overrides)
         console = Console(stderr=True)
         cache = open_cache(cache_dir, enabled=not no_cache)
@@ -59,3 +85,5 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"resumed: {resumed} finished shards were skipped")
         typer.echo(f"SFT: {out / 'final' / 'sft.jsonl'}  DPO: {out / 'final' / 'dpo.jsonl'}  funnel: {out / 'funnel.json'}")
         typer.echo(f"report: {out / 'report.html'}")
+        if (out / "measure" / "metrics.json").exists():
+            typer.echo(f"QDC: {out / 'measure' / 'report.html'}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -73,9 +74,13 @@ def pick_axis(reports: list[dict[str, Any]], candidates: tuple[str, ...]) -> str
 
 
 def write_comparison(
-    reports: list[dict[str, Any]], out: str | os.PathLike, x: str | None = None, y: str | None = None
+    reports: list[dict[str, Any]],
+    out: str | os.PathLike,
+    x: str | None = None,
+    y: str | None = None,
+    sections: Sequence[str] = (),
 ) -> dict[str, Path]:
-    """compare.json, compare.csv and compare.html in `out`."""
+    """compare.json, compare.csv and compare.html in `out`; `sections` are HTML blocks added after the tables."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     names = [r["dataset"]["name"] for r in reports]
@@ -94,11 +99,18 @@ def write_comparison(
         for row in table:
             w.writerow([row["group"], row["metric"], row["figure"], row["direction"], *row["values"]])
     with AtomicWriter(out / "compare.html") as fh:
-        fh.write(_html(reports, names, table, x, y) + "\n")
+        fh.write(_html(reports, names, table, x, y, sections) + "\n")
     return {"json": out / "compare.json", "csv": out / "compare.csv", "html": out / "compare.html"}
 
 
-def _html(reports: list[dict[str, Any]], names: list[str], table: list[dict[str, Any]], x: str | None, y: str | None) -> str:
+def _html(
+    reports: list[dict[str, Any]],
+    names: list[str],
+    table: list[dict[str, Any]],
+    x: str | None,
+    y: str | None,
+    sections: Sequence[str] = (),
+) -> str:
     body = []
     legend = " ".join(
         f'<span style="color:{PALETTE[i % len(PALETTE)]}">●</span> {escape(n)} ({r["dataset"]["records"]:,} records)'
@@ -124,6 +136,7 @@ def _html(reports: list[dict[str, Any]], names: list[str], table: list[dict[str,
         if trs:
             body.append(f"<h2>{escape(title)}</h2><table><tr><th>metric</th><th>figure</th>{head}</tr>{''.join(trs)}</table>")
             body.append(f'<div class="plots">{_strips(reports, names, group)}</div>')
+    body.extend(sections)
     return page("QDC comparison", [" vs ".join(escape(n) for n in names)], "".join(body))
 
 

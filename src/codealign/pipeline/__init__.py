@@ -1,7 +1,10 @@
-"""The `codealign run` job: RunConfig in, a run directory with SFT and DPO files, a funnel and usage out.
+"""The `codealign run` job: RunConfig in, a run directory with SFT and DPO files, a funnel, usage, the QDC
+measurement of the final data (`measure/`) and the run's page (`report.html`) out.
 
     from codealign.pipeline import RunConfig, run_pipeline
     funnel = run_pipeline(load_config(RunConfig, "examples/demo.yaml"), cache)
+
+An experiment (every method on the same seeds and model, compared) is `codealign.pipeline.experiment`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ __all__ = ["ExecutionConfig", "RunConfig", "SeedsConfig", "run_pipeline"]
 def run_pipeline(config: RunConfig, cache: Any, console: Any = None, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) every stage of `config`; returns the funnel. Shows rich progress on `console` when asked."""
     from codealign.pipeline.finalize import finalize
+    from codealign.pipeline.measure import measure_run
     from codealign.pipeline.progress import make_progress
     from codealign.pipeline.runner import Runner
     from codealign.runs import RunDir, flatten
@@ -35,6 +39,9 @@ def run_pipeline(config: RunConfig, cache: Any, console: Any = None, progress: b
         else:
             plan = runner.run_stages()
         funnel = finalize(rd, config, plan, runner.stats)
+        measured = time.perf_counter()
+        measure_run(rd.path, config, cache)
+        measure_seconds = time.perf_counter() - measured
     except BackendError as exc:
         if config.backend.type in ("transformers", "hf", "vllm") and str(exc).startswith("cannot load model"):
             raise BackendError(
@@ -49,6 +56,7 @@ def run_pipeline(config: RunConfig, cache: Any, console: Any = None, progress: b
         this_invocation["teacher"] = runner.backend_usage(TEACHER)
     this_invocation["executor"] = runner.executor_usage()
     this_invocation["seconds"] = round(time.perf_counter() - started, 3)
+    this_invocation["measure_seconds"] = round(measure_seconds, 3)
     this_invocation["resumed_shards"] = {name: s.resumed_shards for name, s in runner.stats.items()}
     usage: dict[str, Any] = {"stages": runner.usage, "this_invocation": this_invocation}
     from codealign.export.report import write_report

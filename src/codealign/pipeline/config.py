@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from codealign.config import StrictModel, build
 from codealign.llm.backend import BackendConfig
 from codealign.scale.config import ExecutorKind, RayOptions
+from codealign.pipeline.measure import RunMeasureOptions
 from codealign.synth.base import GENERATOR, TEACHER
 
 
@@ -76,6 +77,9 @@ class RunConfig(StrictModel):
         "local", description="local: this machine; ray: model calls and programs on a Ray cluster, same files"
     )
     ray: RayOptions = Field(default_factory=RayOptions, description="the cluster and what its actors ask of it")
+    measure: RunMeasureOptions = Field(
+        default_factory=RunMeasureOptions, description="QDC measurement of the final data into run_dir/measure/"
+    )
 
     @model_validator(mode="after")
     def _check_plugins(self) -> RunConfig:

@@ -1,7 +1,8 @@
 """The stages of a run as the runner sees them: each reads records of one kind in shards and writes shards.
 
     seeds     reads the seeds file                       -> seed
-    <method>  one step per LLM stage of the method       consumes and produces what the stage declares
+    <method>  one step per stage of the method           consumes and produces what the stage declares
+              (GenerateStep for an LLM stage, MapStep for one without a model)
     execute   runs every sample's code and tests         sample -> execution
 
 A step's `run_shard(shard, items, ctx)` computes one shard and returns its records, its rejects (each with a short
@@ -128,6 +129,7 @@ class GenerateStep(Step):
         stage = self.stage
         multi_round = stage.rounds > 1
         made: list[list[Record]] = [[] for _ in items]
+        seen: set[str] = set()  # ids are content hashes: a second identical record is a duplicate, not a new one
         rejects: list[dict[str, Any]] = []
         failed: list[str] = []
         usage: Counter = Counter()
@@ -168,7 +170,12 @@ class GenerateStep(Step):
                         rejects.append({**where, "reason": reason, "raw": completion.text})
                         continue
                     parsed = stage.parse(completion.text, record, index, sample, rnd)
-                    item_made.extend(_records(parsed, stage, record, provenance, where, rejects))
+                    for new in _records(parsed, stage, record, provenance, where, rejects):
+                        if new.id in seen:
+                            rejects.append({**where, "reason": f"duplicate {new.kind}", "raw": completion.text})
+                            continue
+                        seen.add(new.id)
+                        item_made.append(new)
                 made[pos].extend(item_made)
                 n_out += len(item_made)
                 if rnd + 1 < stage.rounds:
@@ -236,6 +243,42 @@ def sample_program(ctx: Any, sample: Record) -> Any:
     return program.model_copy(update={"id": sample.id, "limits": ctx.limits, "checks": ("asserts",)})
 
 
+class MapStep(Step):
+    """A method stage without a model (seeds read as tasks, for instance): one call of `apply` per item."""
+
+    def __init__(self, stage: Any) -> None:
+        self.stage = stage
+        self.name = stage.name
+        self.consumes = stage.consumes
+        self.produces = tuple(stage.produces)
+        self.sequential = stage.sequential
+
+    def start(self, ctx: Any) -> None:
+        self.stage.start(ctx.read)
+
+    def observe(self, records: list[Record]) -> None:
+        self.stage.observe(records)
+
+    def resumed_hits(self, items: list[Any]) -> int:
+        return 0
+
+    def run_shard(self, shard: int, items: list[tuple[int, Any]], ctx: Any) -> ShardOutput:
+        out: list[Record] = []
+        rejects: list[dict[str, Any]] = []
+        for index, record in items:
+            provenance = {**ctx.method.provenance(self.stage), "lineage": lineage(record)}
+            where = {"index": index, "input": record.id}
+            out.extend(_records(self.stage.apply(record, index), self.stage, record, provenance, where, rejects))
+        marker: dict[str, Any] = {
+            "in": len(items),
+            "out": sum(1 for r in out if r.kind == self.produces[0]),
+            "rejected": dict(Counter(r["reason"] for r in rejects)),
+        }
+        if len(self.produces) > 1:
+            marker["kinds"] = {kind: sum(1 for r in out if r.kind == kind) for kind in self.produces}
+        return ShardOutput(out, rejects, marker)
+
+
 class ExecuteStep(Step):
     """Every sample's code and tests in the sandbox; one row per sample, `outcome` None when it cannot be run."""
 
@@ -286,9 +329,13 @@ class Plan:
 
 
 def build_steps(method: Any, config: Any = None) -> list[Step]:
-    """The steps of a run of `method`: seeds, its LLM stages, then execution when its samples carry tests, with the
-    execution feedback the config asks for (repair before execution; adequacy and cross-checking after it)."""
-    steps: list[Step] = [SeedsStep(), *(GenerateStep(stage) for stage in method.stages)]
+    """The steps of a run of `method`: seeds, its stages (an LLM stage or one without a model), then execution when
+    its samples carry tests, with the execution feedback the config asks for (repair before execution; adequacy and
+    cross-checking after it)."""
+    from codealign.synth.base import LLMStage
+
+    steps: list[Step] = [SeedsStep()]
+    steps += [GenerateStep(stage) if isinstance(stage, LLMStage) else MapStep(stage) for stage in method.stages]
     if method.executes:
         if config is not None:
             from codealign.pipeline.feedback import feedback_steps

@@ -76,15 +76,36 @@ def prompt_hash(request: Request) -> str:
     return content_hash({"messages": [m.model_dump() for m in request.messages or ()]}, 16)
 
 
-class LLMStage(ABC):
-    """One LLM call per input record and round: `request()` formats it, `parse()` turns each sampled text into
-    output records (a dict of fields is one record of `produces[0]`)."""
+class Stage(ABC):
+    """What every stage declares: its name, the kind it consumes, the kinds it produces (main one first)."""
 
     name: ClassVar[str]
     consumes: ClassVar[str]
     produces: ClassVar[tuple[str, ...]]
-    backend: ClassVar[str] = GENERATOR
     sequential: ClassVar[bool] = False
+
+    def start(self, read: Callable[[str], Iterator[Record]]) -> None:
+        """Called once before the first shard; `read(kind)` streams every record of a kind made before this stage."""
+        return None
+
+    def observe(self, records: list[Record]) -> None:
+        """Sequential stages: the records of each finished shard, in shard order (resumed shards included)."""
+        return None
+
+
+class MapStage(Stage):
+    """A stage without a model: each input record becomes records (or a ParseError with its reason)."""
+
+    @abstractmethod
+    def apply(self, record: Record, index: int) -> Parsed:
+        """The output records made from `record`, or why none can be (never raises)."""
+
+
+class LLMStage(Stage):
+    """One LLM call per input record and round: `request()` formats it, `parse()` turns each sampled text into
+    output records (a dict of fields is one record of `produces[0]`)."""
+
+    backend: ClassVar[str] = GENERATOR
     rounds: int = 1
 
     @abstractmethod
@@ -101,14 +122,6 @@ class LLMStage(ABC):
 
     def next_round(self, record: Record, index: int, round: int, made: list[Record]) -> Record | None:
         """What round `round + 1` works on for this item, given what round `round` made from `record`; None: stop."""
-        return None
-
-    def start(self, read: Callable[[str], Iterator[Record]]) -> None:
-        """Called once before the first shard; `read(kind)` streams every record of a kind made before this stage."""
-        return None
-
-    def observe(self, records: list[Record]) -> None:
-        """Sequential stages: the records of each finished shard, in shard order (resumed shards included)."""
         return None
 
     def prompt_hash(self, request: Request) -> str:
@@ -149,10 +162,10 @@ class Method(ABC):
                 raise ConfigError(f"mode must be 'completion' or 'chat', got {value!r}")
         self.options = options
         self.mode: Mode = self.modes[GENERATOR]
-        self.stages: list[LLMStage] = self.build_stages()
+        self.stages: list[Stage] = self.build_stages()
 
     @abstractmethod
-    def build_stages(self) -> list[LLMStage]:
+    def build_stages(self) -> list[Stage]:
         """The method's LLM stages in the order they run; the first consumes `seed` records."""
 
     def mode_of(self, role: str) -> Mode:
@@ -161,7 +174,7 @@ class Method(ABC):
     @property
     def roles(self) -> tuple[str, ...]:
         """The backend roles its stages use, generator first."""
-        return tuple(dict.fromkeys([GENERATOR, *(s.backend for s in self.stages)]))
+        return tuple(dict.fromkeys([GENERATOR, *(s.backend for s in self.stages if isinstance(s, LLMStage))]))
 
     @property
     def executes(self) -> bool:
@@ -186,14 +199,16 @@ class Method(ABC):
 
         return RepairStage(self, self.repair_templates)
 
-    def stage(self, name: str) -> LLMStage:
+    def stage(self, name: str) -> Any:
         for stage in self.stages:
             if stage.name == name:
                 return stage
         raise KeyError(f"{self.name} has no stage {name!r}; stages: {', '.join(s.name for s in self.stages)}")
 
-    def provenance(self, stage: LLMStage, request: Request, model: str) -> dict[str, Any]:
+    def provenance(self, stage: Stage, request: Request | None = None, model: str = "") -> dict[str, Any]:
         """What goes into an output record's provenance: enough to say exactly how it was made."""
+        if not isinstance(stage, LLMStage) or request is None:
+            return {"method": self.name, "method_version": self.version, "stage": stage.name}
         return {
             "method": self.name,
             "method_version": self.version,

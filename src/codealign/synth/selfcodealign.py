@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 from codealign.llm.base import Request
 from codealign.records import Record, content_hash
 from codealign.synth import fewshot
-from codealign.synth.base import LLMStage, Method, ParseError
+from codealign.synth.base import Method, ParseError, Stage
 from codealign.synth.fewshot import PROMPTS, FewShotStage, GenerationOptions
 from codealign.synth.parse import parse_concepts, parse_instruction, split_response
 
@@ -174,7 +174,7 @@ class SelfCodeAlign(Method):
         """Hash of the templates and the few-shot pool: changes whenever any prompt could change."""
         return content_hash({"templates": self.templates, "pool": self.pool}, 16)
 
-    def build_stages(self) -> list[LLMStage]:
+    def build_stages(self) -> list[Stage]:
         o = self.options
         return [
             ConceptsStage(self, o.concepts_shots, o.concepts_samples, ("## Example",)),
@@ -182,5 +182,5 @@ class SelfCodeAlign(Method):
             ResponseStage(self, o.response_shots, o.response_samples, ("## Example", "</tests>")),
         ]
 
-    def provenance(self, stage: LLMStage, request: Request, model: str) -> dict[str, Any]:
+    def provenance(self, stage: Stage, request: Request | None = None, model: str = "") -> dict[str, Any]:
         return {**super().provenance(stage, request, model), "prompt_set": self.prompt_set}

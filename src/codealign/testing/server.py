@@ -30,7 +30,17 @@ _TAIL = {
     "concepts": "\n\n## Example 9\n### Snippet\ndef helper(items):\n",
     "instruction": "\n\n## Example 9\n### Properties\ncategory: function\n",
     "response": "\n\n## Example 2\n<instruction>\nWrite a function that",
+    "problem": "\n\n## Example 4\n[Code Snippet]\nfor item in items:\n",
+    "evolve": "\n\n## Example 5\n### Task\nWrite a function that",
+    "bootstrap": "\nTask 17: Write a Python function that\nTask 18: Write",
 }
+# Requirement sentences added to a task the scenarios do not evolve (and past their last level), picked by seed.
+_EXTRA_REQUIREMENTS = (
+    "Raise a `TypeError` when an argument has the wrong type.",
+    "Do not use any imported module.",
+    "The solution must run in linear time in the size of the input.",
+    "Handle an empty input by returning an empty result instead of failing.",
+)
 _GENERIC = {
     "concepts": "function definition, return values, conditional logic",
     "instruction": "Write a Python function `identity(x)` that returns its argument unchanged.",
@@ -46,11 +56,22 @@ class ServerFailure(Exception):
     """Answered as HTTP 500."""
 
 
-def load_scenarios() -> list[dict[str, Any]]:
+def load_script() -> dict[str, Any]:
     import yaml
 
     text = resources.files("codealign.testing").joinpath("scenarios.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)["scenarios"]
+    return yaml.safe_load(text)
+
+
+def load_scenarios() -> list[dict[str, Any]]:
+    return load_script()["scenarios"]
+
+
+def _pick(options: list[Any], seed: int | None, i: int, n: int) -> Any:
+    """Choice i of n: by the seed when a single sample carries one (so a sample always gets the same text)."""
+    if n == 1 and seed is not None:
+        return options[int(content_hash(str(seed), 8), 16) % len(options)]
+    return options[i % len(options)]
 
 
 def _last_block(text: str, start: str, end: str | None) -> tuple[int, str]:
@@ -67,13 +88,26 @@ def _last_block(text: str, start: str, end: str | None) -> tuple[int, str]:
 class Script:
     """Chooses the text a prompt gets: which stage it is for, which scenario, which response."""
 
-    scenarios: list[dict[str, Any]] = field(default_factory=load_scenarios)
+    script: dict[str, Any] = field(default_factory=load_script)
+
+    @property
+    def scenarios(self) -> list[dict[str, Any]]:
+        return self.script["scenarios"]
 
     def stage_of(self, prompt: str) -> tuple[str, str]:
+        method = prompt.rfind("### Method\n")
+        evolve = (-1, "")
+        if method >= 0:
+            task = prompt.rfind("### Task\n", 0, method)
+            evolve = (method, prompt[task + len("### Task\n") : method].strip() if task >= 0 else "")
+        listing = prompt.rfind("Task 1: ")
         candidates = [
             ("concepts", *_last_block(prompt, "### Snippet\n", "### Concepts")),
             ("instruction", *_last_block(prompt, "### Properties\n", "### Task")),
             ("response", *_last_block(prompt, "<instruction>\n", "</instruction>")),
+            ("problem", *_last_block(prompt, "[Code Snippet]\n", "[Problem Description]")),
+            ("evolve", *evolve),
+            ("bootstrap", listing, prompt[listing:] if listing >= 0 else ""),
         ]
         stage, pos, body = max(candidates, key=lambda c: c[1])
         if stage == "response" and "\n<fixed_response>\n" in prompt[pos:]:
@@ -82,6 +116,11 @@ class Script:
         return (stage, body) if pos >= 0 else ("unknown", prompt)
 
     def find(self, stage: str, body: str) -> dict[str, Any] | None:
+        if stage == "problem":
+            return next((s for s in self.scenarios if any(m in body for m in s.get("snippet_match", ()))), None)
+        if stage == "evolve":
+            keys = ("task_match", "instruction_match")
+            return next((s for s in self.scenarios if any(s.get(k) and s[k] in body for k in keys)), None)
         key = {"concepts": "seed_match", "instruction": "concepts_match", "response": "instruction_match",
                "repair": "instruction_match"}[stage]  # fmt: skip
         # A task is written in the language its properties ask for: only that language's scenarios may answer.
@@ -93,29 +132,71 @@ class Script:
                 return scenario
         return None
 
-    def texts(self, prompt: str, n: int, seed: int | None = None) -> tuple[str, str, list[tuple[str, str]]]:
+    def texts(
+        self, prompt: str, n: int, seed: int | None = None, model: str = "", chat: bool = False
+    ) -> tuple[str, str, list[tuple[str, str]]]:
         """(stage, scenario name, n (kind, raw text) pairs as the model would write them before any stop string).
 
         Choice i of a request gets response i; a single-sample request that carries a seed gets the response the
-        seed picks, so the same sample always gets the same text however the client splits its requests.
+        seed picks, so the same sample always gets the same text however the client splits its requests. A model
+        whose name contains "teacher" answers responses with the correct ones only.
         """
         stage, body = self.stage_of(prompt)
         if stage == "unknown":
             return stage, "", [("judgement", "Yes")] * n
+        if stage == "bootstrap":
+            starts = [int(content_hash(str(seed), 8), 16) if n == 1 and seed is not None else i for i in range(n)]
+            return stage, "self-instruct", [self._bootstrap(start, chat) for start in starts]
         scenario = self.find(stage, body)
         name = scenario["name"] if scenario else "generic"
         if stage in ("concepts", "instruction"):
             text = scenario[stage] if scenario else _GENERIC[stage]
             return stage, name, [(stage, text + _TAIL[stage])] * n
+        if stage == "evolve":
+            return stage, name, [self._evolve(scenario, body, seed, i, n) for i in range(n)]
         responses = (scenario["responses"] if scenario else None) or [_GENERIC_RESPONSE]
         if stage == "repair":
             return stage, name, [self._repair(responses, body)] * n
-        if n == 1 and seed is not None:
-            picks = [int(content_hash(str(seed), 8), 16) % len(responses)]
-        else:
-            picks = [i % len(responses) for i in range(n)]
+        if stage == "problem":
+            answers = [*(r for r in responses if scenario and r is not _GENERIC_RESPONSE), *(scenario or {}).get("oss", [])]
+            answers = answers or [_GENERIC_RESPONSE]
+            problem = (scenario or {}).get("oss_problem") or _GENERIC["instruction"]
+            with_tests = "[Tests]" in prompt or "made of assert statements" in prompt
+            picked = [_pick(answers, seed, i, n) for i in range(n)]
+            return stage, name, [(a["kind"], self._problem(problem, a, with_tests)) for a in picked]
+        if "teacher" in model.lower():
+            responses = [r for r in responses if r["kind"] == "correct"] or responses
         tag = (scenario or {}).get("language", "python")
-        return stage, name, [(responses[k]["kind"], self._response(responses[k], tag)) for k in picks]
+        picked = [_pick(responses, seed, i, n) for i in range(n)]
+        return stage, name, [(r["kind"], self._response(r, tag)) for r in picked]
+
+    def _problem(self, problem: str, answer: dict[str, Any], with_tests: bool) -> str:
+        text = f"{answer.get('problem', problem)}\n\n[Solution]\n{answer['text']}"
+        if "ramble" in answer:
+            text = text.replace("RAMBLE", answer["ramble"] * 4000)
+        elif with_tests and "tests" in answer:
+            text += f"\n\n[Tests]\n```python\n{answer['tests']}\n```"
+        return text + _TAIL["problem"]
+
+    def _evolve(self, scenario: dict[str, Any] | None, task: str, seed: int | None, i: int, n: int) -> tuple[str, str]:
+        levels = (scenario or {}).get("evolutions", [])
+        level = 0
+        for depth, alternatives in enumerate(levels, 1):
+            if any(a["kind"] == "evolved" and a["text"].strip() == task for a in alternatives):
+                level = depth
+        if level < len(levels):
+            answer = _pick(levels[level], seed, i, n)
+            text = task if answer["text"] == "SAME" else answer["text"]
+            return answer["kind"], text + _TAIL["evolve"]
+        return "evolved", f"{task} {_pick(list(_EXTRA_REQUIREMENTS), seed, i, n)}" + _TAIL["evolve"]
+
+    def _bootstrap(self, start: int, chat: bool) -> tuple[str, str]:
+        tasks = self.script.get("self_instruct_tasks", [])
+        chosen = [tasks[(start + k) % len(tasks)] for k in range(8)]
+        lines = [f"Task {9 + k}: {t['text']}" for k, t in enumerate(chosen)]
+        if not chat:
+            lines[0] = " " + chosen[0]["text"]  # the prompt ends with "Task 9:"
+        return ",".join(t["kind"] for t in chosen), "\n".join(lines) + _TAIL["bootstrap"]
 
     @staticmethod
     def _repair(responses: list[dict[str, Any]], body: str) -> tuple[str, str]:
@@ -204,7 +285,8 @@ class ScriptedServer:
         stop = body.get("stop") or []
         stop = [stop] if isinstance(stop, str) else list(stop)
         max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 16)
-        stage, scenario, raw = self.script.texts(prompt, n, body.get("seed"))
+        model = str(body.get("model", ""))
+        stage, scenario, raw = self.script.texts(prompt, n, body.get("seed"), model=model, chat=chat)
         choices, used = [], 0
         for i, (_kind, text) in enumerate(raw):
             text, finish, tokens = cut(text, stop, max_tokens)
@@ -220,6 +302,7 @@ class ScriptedServer:
             "stage": stage,
             "scenario": scenario,
             "n": n,
+            "model": model,
             "seed": body.get("seed"),
             "kinds": [kind for kind, _ in raw],
             "prompt_hash": content_hash(prompt, 16),
