@@ -66,9 +66,12 @@ def measure_run(run_dir: str | Path, config: Any, cache: Any, name: str | None =
     if not rows:
         return None
     metric_options = {k: dict(v) for k, v in options.options.items()}
-    # The limits of the run, so that the execution metric's programs have the pipeline's cache keys.
+    # The limits and checks of the run's execute stage, so that the execution metric's programs have its cache keys.
+    from codealign.pipeline.steps import EXECUTION_CHECKS
+
     metric_options["execution"] = {
-        "timeout": config.execution.timeout, "memory_mb": config.execution.memory_mb, **metric_options.get("execution", {})
+        "timeout": config.execution.timeout, "memory_mb": config.execution.memory_mb, "checks": list(EXECUTION_CHECKS),
+        **metric_options.get("execution", {}),
     }  # fmt: skip
     measure_config = build(
         MeasureConfig,

@@ -29,6 +29,7 @@ from codealign.records import Record
 
 SEEDS = "seeds"
 EXECUTE = "execute"
+EXECUTION_CHECKS = ("asserts",)  # what the sandbox measures while each sample runs (the test-quality gate reads it)
 
 
 @dataclass
@@ -240,7 +241,7 @@ def sample_program(ctx: Any, sample: Record) -> Any:
     if isinstance(program, ParseError):
         return program
     # Counting the asserts that run costs one call per assert and lets selection judge the tests.
-    return program.model_copy(update={"id": sample.id, "limits": ctx.limits, "checks": ("asserts",)})
+    return program.model_copy(update={"id": sample.id, "limits": ctx.limits, "checks": EXECUTION_CHECKS})
 
 
 class MapStep(Step):

@@ -23,17 +23,21 @@ class Execution(Metric):
     directions: ClassVar[dict[str, str]] = {"pass_rate": "higher", "timeout_rate": "lower", "error_rate": "lower"}
     headline = ("pass_rate", "timeout_rate", "error_rate")
     needs = ("tests",)
-    options = ("timeout", "memory_mb")
+    options = ("timeout", "memory_mb", "checks")
     timeout: float = 10.0
     memory_mb: int = 4096
+    # What the sandbox measures while a program runs ("asserts"): a run's own measurement passes what its
+    # pipeline ran with, so the programs have the pipeline's cache keys and nothing runs twice.
+    checks: tuple[str, ...] = ()
 
     def compute(self, items: Sequence[Item], ctx: Context) -> MetricResult:
         from codealign.sandbox import Limits, Program, Sandbox
 
         limits = Limits(timeout=self.timeout, memory_mb=self.memory_mb)
         runnable = [it for it in items if it.code.strip() and it.tests.strip()]
-        programs = (Program(id=str(it.index), language=it.language, code=it.code, tests=it.tests, limits=limits)
-                    for it in runnable)  # fmt: skip
+        checks = (self.checks,) if isinstance(self.checks, str) else tuple(self.checks)
+        programs = (Program(id=str(it.index), language=it.language, code=it.code, tests=it.tests, limits=limits,
+                            checks=checks) for it in runnable)  # fmt: skip
         advance = ctx.progress("execute", len(runnable))
         statuses: Counter = Counter()
         durations: list[float] = []
