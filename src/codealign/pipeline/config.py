@@ -8,8 +8,8 @@ from pydantic import Field, model_validator
 
 from codealign.config import StrictModel, build
 from codealign.llm.backend import BackendConfig
-from codealign.scale.config import ExecutorKind, RayOptions
 from codealign.pipeline.measure import RunMeasureOptions
+from codealign.scale.config import ExecutorKind, RayOptions
 from codealign.synth.base import GENERATOR, TEACHER
 
 

@@ -30,6 +30,7 @@ from codealign.errors import ConfigError
 from codealign.llm.backend import BackendConfig
 from codealign.pipeline.config import ExecutionConfig, RunConfig, SeedsConfig
 from codealign.pipeline.measure import MEASURE_DIR, RunMeasureOptions
+from codealign.scale.config import ExecutorKind, RayOptions
 
 COMPARE_DIR = "compare"
 # Headline figures of the summary: (label, metric.figure). Size-bound figures are taken on the fixed-size sample.
@@ -69,6 +70,8 @@ class ExperimentConfig(StrictModel):
     faithful: bool = False
     shard_size: int = Field(256, ge=1)
     skip_failed_requests: bool = False
+    executor: ExecutorKind = Field("local", description="local, or ray: every method's calls and programs on the cluster")
+    ray: RayOptions = Field(default_factory=RayOptions)
     measure: RunMeasureOptions = Field(default_factory=RunMeasureOptions)
     methods: dict[str, MethodRun] = Field(..., min_length=1, description="label -> method and options")
     compare: CompareAxes = Field(default_factory=CompareAxes)
