@@ -111,7 +111,7 @@ def summarize(label: str, config: RunConfig, funnel: dict[str, Any], report: dic
     from codealign.pipeline.steps import build_steps
 
     producers: dict[str, str] = {}
-    for step in build_steps(config.build_method()):
+    for step in build_steps(config.build_method(), config):
         for kind in step.produces:
             producers[kind] = step.name
     rates = funnel.get("pass_rate", {}).get("category", {})

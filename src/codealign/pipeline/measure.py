@@ -35,13 +35,15 @@ def measured_rows(sft_path: Path) -> list[dict[str, Any]]:
 
     rows = []
     for row in iter_jsonl(sft_path):
-        code, tests = codeutil.program_parts(row.get("response") or "", row.get("tests") or "")
+        language = row.get("language") or "python"
+        code, tests = codeutil.program_parts(row.get("response") or "", row.get("tests") or "", language)
         rows.append(
             {
                 "instruction": row.get("instruction"),
                 "response": row.get("response"),
                 "code": code,
                 "tests": tests,
+                "language": language,
                 "concepts": row.get("concepts"),
                 "category": row.get("category"),
                 "difficulty": row.get("difficulty"),
