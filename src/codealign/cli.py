@@ -70,6 +70,37 @@ def build_app() -> Any:
     return app
 
 
+def build_command() -> Any:
+    """The click command behind the app, with help that shows no value placeholder for a flag (`--no-cache`, not
+    `--no-cache <bool>`) and the element type for a repeatable option. Every command gets this, new ones included."""
+    import typer
+
+    command = typer.main.get_command(build_app())
+
+    def quiet_help(get_help_option: Any) -> Any:
+        def patched(ctx: Any) -> Any:
+            option = get_help_option(ctx)
+            if option is not None:
+                option.metavar = ""
+            return option
+
+        return patched
+
+    def tidy(cmd: Any) -> None:
+        for param in cmd.params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+            descriptor = getattr(param, "type_descriptor", None)
+            if descriptor is not None and descriptor.is_list and param.metavar is None:
+                param.metavar = param.display_type(None).replace("<list[", "<").replace("]>", ">")
+        cmd.get_help_option = quiet_help(cmd.get_help_option)
+        for sub in getattr(cmd, "commands", {}).values():
+            tidy(sub)
+
+    tidy(command)
+    return command
+
+
 def __getattr__(name: str) -> Any:
     if name == "app":  # `from codealign.cli import app` keeps working; importing this module stays light
         return build_app()
@@ -90,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         if "COLUMNS" not in os.environ and not (_isatty(sys.stdout) or _isatty(sys.stderr)):
             # Piped or redirected: write tables at their full width instead of cutting values at 80 columns.
             os.environ["COLUMNS"] = "4000"
+            os.environ.setdefault("TERMINAL_WIDTH", "100")  # but --help and usage errors stay a readable width
         from codealign.records import immediate_outputs, output_group
 
         args = sys.argv[1:] if argv is None else argv
@@ -97,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         # are committed as they go (for resume) and read back before they end manage that themselves.
         together = immediate_outputs() if args and args[0] in COMMITS_AS_IT_GOES else output_group()
         with together:
-            build_app()(args=argv, standalone_mode=True)
+            build_command().main(args=argv, standalone_mode=True)
     except SystemExit as exc:
         interrupts.finishing()
         if exc.code == 130 and interrupts.interrupted():
