@@ -77,7 +77,9 @@ class FileWorker:
 
         prov_row = {"provenance": f.provenance()}
         if f.license_class not in self.cfg.licenses:
-            events.append(("reject", "files", f"license: {f.license_class} ({f.license or 'none found'})", prov_row))
+            source = f", decided by {f.license_source}" if f.license_source else ""
+            events.append(("reject", "files", f"license: {f.license_class} ({f.license or 'none found'}{source})",
+                           prov_row))
             return
         why = self.optout.reason(f.repo, f.path, f.authors) if self.optout else None
         if why:

@@ -71,6 +71,7 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
     report = DecontamReport()
     funnel = Funnel(side_path(out, "rejects.jsonl"))
     licenses: Counter[str] = Counter()
+    license_sources: Counter[str] = Counter()  # what decided each file's license
     skipped: list[BadLine] = []
     spill = side_path(out, "spill.tmp.jsonl")
     keys: list[bytes] = []
@@ -86,6 +87,7 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
             for f, events in _processed(files, worker, cfg, executor):
                 n_files += 1
                 licenses[f.license_class] += 1
+                license_sources[_source_kind(f.license_source)] += 1
                 for ev in events:
                     kind = ev[0]
                     if kind == "seed":
@@ -132,7 +134,7 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
             executor.close()
     funnel.extra.update({
         "source": source, "output": str(out), "unit": cfg.unit, "written": written, "files": n_files,
-        "licenses": dict(licenses), "decontamination": report.to_dict(), "seconds": round(time.perf_counter() - t0, 2),
+        "licenses": dict(licenses), "license_sources": dict(license_sources), "decontamination": report.to_dict(), "seconds": round(time.perf_counter() - t0, 2),
         "config": cfg.model_dump(),
     })  # fmt: skip
     funnel.write_json(side_path(out, "funnel.json"))
@@ -146,6 +148,17 @@ def run_curate(source: str, output: str | Path, config: CurateConfig | None = No
                 "Add a LICENSE file or pass --licenses permissive,unknown"
             )
     return funnel.to_dict()
+
+
+def _source_kind(source: str | None) -> str:
+    """The kind of source that decided a license, for the funnel's counts."""
+    if source is None:
+        return "none"
+    if source.startswith("package "):
+        return "package metadata"
+    if source.startswith("license file "):
+        return "license file"
+    return source
 
 
 def _processed(files: Iterator[Any], worker: Any, cfg: CurateConfig, executor: Any = None, batch: int = 32

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codealign.curate.licenses import LicenseMap, classify, is_license_file, spdx_header
+from codealign.curate.licenses import LicenseMap, classify, is_license_file
 from codealign.errors import InputError, MissingDependency
 from codealign.records import BadLine, iter_rows
 
@@ -30,6 +30,7 @@ class SourceFile:
     commit: str | None = None
     license: str | None = None
     authors: frozenset[str] = field(default_factory=frozenset)
+    license_source: str | None = None  # what decided the license: "file header", "package X", "license file Y"
     extra: dict[str, Any] = field(default_factory=dict)
     language: str | None = None  # a dataset row's own language column; files go by their suffix
 
@@ -40,6 +41,8 @@ class SourceFile:
     def provenance(self) -> dict[str, Any]:
         out = {"path": self.path, "repo": self.repo, "commit": self.commit, "license": self.license,
                "license_class": self.license_class}  # fmt: skip
+        if self.license_source is not None:
+            out["license_source"] = self.license_source
         out.update(self.extra)
         return out
 
@@ -100,7 +103,8 @@ def read_folder(root: Path, suffixes: tuple[str, ...], skipped: list[BadLine]) -
             if text is None:
                 skipped.append(BadLine(rel, 0, "binary or not UTF-8"))
                 continue
-            yield SourceFile(rel, text, repo, commit, spdx_header(text) or licenses.license_for(rel))
+            lic, source = licenses.decide(rel, text)
+            yield SourceFile(rel, text, repo, commit, lic, license_source=source)
 
 
 def _authors_by_path(repo: Path, rev: str) -> dict[str, set[str]]:
@@ -150,8 +154,8 @@ def read_git(repo: Path, rev: str, suffixes: tuple[str, ...], skipped: list[BadL
             if text is None:
                 skipped.append(BadLine(p, 0, "binary or not UTF-8"))
                 continue
-            lic = spdx_header(text) or licenses.license_for(p)
-            yield SourceFile(p, text, name, commit, lic, frozenset(authors.get(p, ())))
+            lic, source = licenses.decide(p, text)
+            yield SourceFile(p, text, name, commit, lic, frozenset(authors.get(p, ())), license_source=source)
 
 
 def _field(row: dict[str, Any], names: tuple[str, ...]) -> Any:
@@ -190,6 +194,9 @@ def _row_file(row: dict[str, Any], text: str, default_path: str) -> SourceFile:
 
 def read_hf(name: str, split: str, content_field: str | None) -> Iterator[SourceFile]:
     """A Hugging Face dataset, streamed; needs `datasets` and a reachable hub (or a local cache)."""
+    from codealign.hub import go_offline_if_unreachable
+
+    offline = go_offline_if_unreachable()  # the hub libraries then fail at once instead of retrying for a minute
     try:
         import datasets
     except ImportError as exc:
@@ -200,6 +207,8 @@ def read_hf(name: str, split: str, content_field: str | None) -> Iterator[Source
         first = next(rows, None)
     except Exception as exc:  # the hub raises many types; all mean "cannot get this dataset"
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        if offline is not None:
+            reason = f"the hub cannot be reached: {offline}"
         raise InputError(
             f"cannot load Hugging Face dataset {name!r} ({reason}); check the name and that the hub is reachable, "
             "or download it and pass the JSONL/Parquet files"

@@ -14,16 +14,20 @@ from codealign.errors import BackendError
 LOCAL_PREFIXES = ("/", "./", "../", "~")
 
 
-def model_source(model_id: str) -> str:
+def model_source(model_id: str, revision: str | None = None) -> str:
     """The string to hand to `from_pretrained`: the expanded local folder when it exists, else the hub id.
 
     A name that is plainly a path (starts with /, ./, ../ or ~) but does not exist is an error, not a hub lookup.
+    A hub id that is not cached while the hub cannot be reached fails here, in seconds (see `codealign.hub`).
     """
     local = Path(model_id).expanduser()
     if local.exists():
         return str(local)
     if model_id.startswith(LOCAL_PREFIXES):
         raise BackendError(f"model path not found: {model_id}")
+    from codealign.hub import require_model
+
+    require_model(model_id, revision)
     return model_id
 
 
@@ -56,7 +60,7 @@ def _first_line(exc: BaseException) -> str:
 def load_tokenizer(model_id: str, revision: str | None = None, trust_remote_code: bool = False) -> Any:
     from transformers import AutoTokenizer
 
-    source = model_source(model_id)
+    source = model_source(model_id, revision)
     try:
         return AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
@@ -80,7 +84,7 @@ def load_causal_lm(
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # the job's own progress bar is the one to watch
-    source = model_source(model_id)
+    source = model_source(model_id, revision)
     if isinstance(dtype, str):
         dtype = resolve_dtype(dtype, device)
     try:

@@ -38,11 +38,14 @@ class TransformersBackend(Backend):
     name = "transformers"
 
     def load(self) -> None:
+        from codealign.llm.hf_loading import model_source
+
+        cfg = self.config
+        model_source(cfg.model, cfg.revision)  # a hub id without the hub fails here, before torch is even imported
         import torch
 
         from codealign.llm.hf_loading import load_causal_lm, load_tokenizer, resolve_device, resolve_dtype
 
-        cfg = self.config
         device = resolve_device(cfg.device)
         dtype = resolve_dtype(cfg.dtype, device)
         self.tokenizer = load_tokenizer(cfg.model, cfg.revision, cfg.trust_remote_code)

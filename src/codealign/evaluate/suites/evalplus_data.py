@@ -272,7 +272,9 @@ def from_hub(repo: str, config: str | None = None) -> tuple[list[dict[str, Any]]
         import datasets
     except ImportError:
         return None
-    if not _hub_answers():
+    from codealign.hub import unreachable
+
+    if unreachable() is not None:
         return None
     try:
         rows = [dict(r) for r in datasets.load_dataset(repo, config, split="test")]
@@ -280,18 +282,6 @@ def from_hub(repo: str, config: str | None = None) -> tuple[list[dict[str, Any]]
         return None
     text = "".join(json.dumps(r, sort_keys=True, default=str) + "\n" for r in rows)
     return rows, sha256_bytes(text.encode())
-
-
-def _hub_answers(timeout: float = 3.0) -> bool:
-    import socket
-    from urllib.parse import urlparse
-
-    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    try:
-        socket.create_connection((url.hostname or "", url.port or 443), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
 
 
 def check_rows(path: str, rows: list[dict[str, Any]], need: tuple[str, ...]) -> None:
