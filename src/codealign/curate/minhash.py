@@ -10,7 +10,7 @@ Permutations follow datasketch's affine32 scheme: a 32-bit mix of the shingle ha
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -38,18 +38,57 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     return _POW, _INV
 
 
+_WINDOW = 1 << 20  # bytes hashed at once: memory per document stays a few times its size, whatever its size
+
+
 def token_hashes(texts: Sequence[bytes | str]) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of every token of every text (concatenated in order) and the token count of each text.
 
-    Works on the whole batch as one byte array: token boundaries from a byte-class table, and each token's
-    polynomial hash from one prefix sum, so no Python code runs per token.
+    Works on the whole batch as one byte array, cut into windows of about 1 MiB at non-token bytes: token
+    boundaries from a byte-class table, and each token's polynomial hash from one prefix sum per window, so no
+    Python code runs per token and the arrays never outgrow a window (a 15 MB document costs megabytes, not
+    gigabytes).
     """
     raw = [t if isinstance(t, bytes) else t.encode("utf-8", "surrogatepass") for t in texts]
-    joined = b"\n".join(raw).lower()  # "\n" is not a token byte, so no token spans two texts
+    # "\n" is not a token byte, so no token spans two texts; one text is used as it is, not copied.
+    joined = raw[0] if len(raw) == 1 else b"\n".join(raw)
     a = np.frombuffer(joined, dtype=np.uint8)
     n = len(a)
     if n == 0:
         return np.empty(0, dtype=np.uint64), np.zeros(len(raw), dtype=np.int64)
+    lens = np.fromiter((len(t) for t in raw), dtype=np.int64, count=len(raw))
+    text_start = np.cumsum(lens + 1) - (lens + 1)
+    counts = np.zeros(len(raw), dtype=np.int64)
+    hashes = []
+    pos = 0
+    while pos < n:
+        end = min(pos + _WINDOW, n)
+        while end < n and _is_token_byte(a[end - 1]) and _is_token_byte(a[end]):
+            end -= 1  # back to a token boundary
+            if end == pos:  # one token longer than a window: take it whole
+                end = pos + _WINDOW
+                while end < n and _is_token_byte(a[end]):
+                    end += 1
+                break
+        window = np.frombuffer(joined[pos:end].lower(), dtype=np.uint8)  # lower-cased a window at a time
+        h, st = _window_hashes(window)
+        hashes.append(h)
+        if len(raw) == 1:
+            counts[0] += len(h)
+        else:
+            counts += np.bincount(np.searchsorted(text_start, st + pos, side="right") - 1, minlength=len(raw))
+        pos = end
+    flat = np.concatenate(hashes) if len(hashes) > 1 else hashes[0]
+    return flat, counts
+
+
+def _is_token_byte(b: int) -> bool:
+    return b >= 0x80 or 97 <= b <= 122 or 65 <= b <= 90 or 48 <= b <= 57 or b == 95  # before lower-casing
+
+
+def _window_hashes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hash and start offset of every token of one window of lower-cased bytes."""
+    n = len(a)
     # token bytes: a-z, 0-9, "_" and every non-ASCII byte (comparisons are several times faster than a table lookup)
     word = np.zeros(n + 2, dtype=bool)
     inner = word[1:-1]
@@ -68,10 +107,7 @@ def token_hashes(texts: Sequence[bytes | str]) -> tuple[np.ndarray, np.ndarray]:
         h = (prefix[ends] - prefix[starts]) * inv[starts]
         h += (ends - starts).astype(np.uint64)  # the length keeps "a" and "a\0"-like prefixes apart
         _mix64(h)
-    lens = np.fromiter((len(t) for t in raw), dtype=np.int64, count=len(raw))
-    text_start = np.cumsum(lens + 1) - (lens + 1)
-    counts = np.bincount(np.searchsorted(text_start, starts, side="right") - 1, minlength=len(raw))
-    return h, counts.astype(np.int64)
+    return h, starts
 
 
 def tokenize(data: bytes | str) -> list[bytes]:
@@ -129,8 +165,37 @@ def shingle_hashes(texts: Sequence[bytes | str], ngram: int = 5) -> tuple[np.nda
     return sh, counts
 
 
+_CHUNK_TOKENS = 1 << 17  # shingles of one long document are made this many at a time
+
+
+def _long_document(text: bytes | str) -> bool:
+    return len(text) > _WINDOW
+
+
+def _shingle_chunks(flat: np.ndarray, ngram: int) -> Iterator[np.ndarray]:
+    """The shingle hashes of one document of at least `ngram` tokens, a bounded chunk at a time (the same values,
+    in the same order, as `shingle_hashes` gives for it)."""
+    span = len(flat) - ngram + 1
+    with np.errstate(over="ignore"):
+        for start in range(0, span, _CHUNK_TOKENS):
+            stop = min(start + _CHUNK_TOKENS, span)
+            sh = flat[start:stop].copy()
+            for j in range(1, ngram):
+                sh *= _P
+                sh += flat[start + j : stop + j]
+            _mix64(sh)
+            yield sh
+
+
 def shingle_set(text: bytes | str, ngram: int = 5) -> np.ndarray:
     """The sorted distinct shingle hashes of one document (what exact Jaccard is computed over)."""
+    if _long_document(text):
+        flat, _ = token_hashes([text])
+        if len(flat) >= ngram:
+            sh = np.concatenate(list(_shingle_chunks(flat, ngram)))
+            del flat
+            sh.sort()
+            return sh[np.concatenate(([True], sh[1:] != sh[:-1]))]
     sh, _ = shingle_hashes([text], ngram)
     sh.sort()  # sort + mask: numpy 2's hash-based np.unique is several times slower here
     return sh[np.concatenate(([True], sh[1:] != sh[:-1]))] if len(sh) else sh
@@ -159,7 +224,38 @@ class MinHasher:
         self.b = rng.integers(0, 2**32, num_perm, dtype=np.uint64).astype(np.uint32)
 
     def signatures(self, texts: Sequence[bytes | str]) -> np.ndarray:
-        """(len(texts), num_perm) uint32; a document without tokens gets all 0xFFFFFFFF."""
+        """(len(texts), num_perm) uint32; a document without tokens gets all 0xFFFFFFFF.
+
+        A long document is hashed on its own, its shingles made and folded into its signature a chunk at a
+        time, so memory stays a small multiple of its size."""
+        long = [i for i, t in enumerate(texts) if _long_document(t)]
+        if not long:
+            return self._batch_signatures(texts)
+        sigs = np.full((len(texts), self.num_perm), EMPTY, dtype=np.uint32)
+        short = [i for i in range(len(texts)) if i not in set(long)]
+        if short:
+            sigs[short] = self._batch_signatures([texts[i] for i in short])
+        for i in long:
+            sigs[i] = self._long_signature(texts[i])
+        return sigs
+
+    def _long_signature(self, text: bytes | str) -> np.ndarray:
+        flat, _ = token_hashes([text])
+        if len(flat) < self.ngram:
+            return self._batch_signatures([text])[0]
+        sig = np.full(self.num_perm, EMPTY, dtype=np.uint32)
+        with np.errstate(over="ignore"):
+            for sh in _shingle_chunks(flat, self.ngram):
+                h32 = (sh >> np.uint64(32)).astype(np.uint32)
+                del sh
+                buf = np.empty(len(h32), dtype=np.uint32)
+                for i in range(self.num_perm):
+                    np.multiply(h32, self.a[i], out=buf)
+                    buf += self.b[i]
+                    sig[i] = min(sig[i], buf.min())
+        return sig
+
+    def _batch_signatures(self, texts: Sequence[bytes | str]) -> np.ndarray:
         sh, counts = shingle_hashes(texts, self.ngram)
         sigs = np.full((len(texts), self.num_perm), EMPTY, dtype=np.uint32)
         if len(sh) == 0:
