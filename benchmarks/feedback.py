@@ -1,10 +1,12 @@
 """Execution feedback costs, same run.
 
-1. Per program: HumanEval's 164 canonical solutions x `--repeat` through codealign's sandbox (no cache) as a plain
-   run, with the asserts counted (`checks=("asserts",)`), with line and branch coverage (`("coverage",)`) and with
-   both; rounds interleaved, median programs/s and CPU ms per program (summed from the outcomes). The tool a user
-   would otherwise pick for coverage, coverage.py, runs `--coverage-py` of the same programs the way one runs it on
-   a file: `python -m coverage run --branch` then `coverage json`, a fresh interpreter each.
+1. Per program: HumanEval's 164 canonical solutions x `--repeat`, and the SelfCodeAlign few-shot pool's Python
+   examples (responses and tests as a model writes them) x `--repeat`, through codealign's sandbox (no cache) as a
+   plain run, with the asserts counted (`checks=("asserts",)`), with line and branch coverage (`("coverage",)`) and
+   with both; rounds interleaved, median programs/s and CPU ms per program (every process: the caller, the
+   workers, the programs; a pool per batch, its start-up included and the same for every variant). The tool a
+   user would otherwise pick for coverage, coverage.py, runs `--coverage-py` of the HumanEval programs the way one
+   runs it on a file: `python -m coverage run --branch` then `coverage json`, a fresh interpreter each.
 2. Cross-checking: `--instructions` HumanEval problems as tasks, each with `--samples` samples (the canonical
    solution and cheap mutants of it, each with its own share of the problem's asserts as its tests), checked by the
    pipeline's own cross_check step (every sample against the tests of up to `--tests` passing samples), first with
@@ -29,24 +31,54 @@ from types import SimpleNamespace
 FENCE = "```"
 
 
-def programs(problems, repeat: int, checks: tuple[str, ...]):
+def humaneval_programs(problems):
     from codealign.evaluate.humaneval import sample_program
     from codealign.sandbox import Limits
 
-    limits = Limits(timeout=5.0)
-    return [
-        sample_program(p, p["canonical_solution"], limits, str(i)).model_copy(update={"checks": checks})
-        for i, p in enumerate(problems * repeat)
-    ]
+    return [sample_program(p, p["canonical_solution"], Limits(timeout=5.0), str(i)) for i, p in enumerate(problems)]
 
 
-def run_variant(sandbox, batch) -> tuple[float, float, int]:
-    """(programs/s, CPU ms per program, programs passed)."""
-    start = time.perf_counter()
-    outcomes = sandbox.run_all(batch)
-    elapsed = time.perf_counter() - start
-    cpu = sum(o.cpu_time for o in outcomes) / len(outcomes) * 1000
-    return len(batch) / elapsed, cpu, sum(o.passed for o in outcomes)
+def pool_programs():
+    """The SelfCodeAlign few-shot pool's Python examples: responses and tests as a model writes them."""
+    from codealign.records import Record
+    from codealign.sandbox import Limits
+    from codealign.synth.selfcodealign import SelfCodeAlign, load_pool
+
+    method = SelfCodeAlign()
+    out = []
+    for i, example in enumerate(load_pool()):
+        if example.get("language", "python") != "python":
+            continue
+        data = {"solution": example["response"], "tests": example["tests"]}
+        program = method.program(Record("sample", data))
+        out.append(program.model_copy(update={"id": str(i), "limits": Limits(timeout=5.0)}))
+    return out
+
+
+def programs(base, repeat: int, checks: tuple[str, ...]):
+    return [p.model_copy(update={"id": f"{k}:{p.id}", "checks": checks}) for k in range(repeat) for p in base]
+
+
+def run_variant(workers: int, batch) -> tuple[float, float, int]:
+    """(programs/s, CPU ms per program, programs passed). CPU counts every process: this one, the workers (where
+    the assert rewrite happens) and the programs, from a pool opened and closed for this batch alone."""
+    import resource
+
+    from codealign.sandbox import Sandbox
+
+    def cpu() -> float:
+        return sum(
+            u.ru_utime + u.ru_stime
+            for u in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+        )
+
+    before = cpu()
+    with Sandbox(workers=workers) as sandbox:  # no cache: every program really runs
+        start = time.perf_counter()
+        outcomes = sandbox.run_all(batch)
+        elapsed = time.perf_counter() - start
+    used = cpu() - before
+    return len(batch) / elapsed, used / len(batch) * 1000, sum(o.passed for o in outcomes)
 
 
 def coverage_py(problems, n: int) -> tuple[float, list[float]]:
@@ -69,27 +101,24 @@ def coverage_py(problems, n: int) -> tuple[float, list[float]]:
         return n / (time.perf_counter() - start), rates
 
 
-def per_program(problems, args) -> None:
-    from codealign.sandbox import Sandbox
-
+def per_program(label: str, base, args, problems=None) -> None:
     variants = {"plain": (), "asserts": ("asserts",), "coverage": ("coverage",), "asserts+coverage": ("asserts", "coverage")}
     rates: dict[str, list[float]] = {k: [] for k in variants}
     cpus: dict[str, list[float]] = {k: [] for k in variants}
-    with Sandbox(workers=args.workers) as sandbox:  # no cache: every program really runs
-        for r in range(args.rounds):
-            order = list(variants) if r % 2 == 0 else list(reversed(variants))
-            for name in order:
-                rate, cpu, passed = run_variant(sandbox, programs(problems, args.repeat, variants[name]))
-                assert passed == len(problems) * args.repeat, (name, passed)
-                rates[name].append(rate)
-                cpus[name].append(cpu)
+    for r in range(args.rounds):
+        order = list(variants) if r % 2 == 0 else list(reversed(variants))
+        for name in order:
+            rate, cpu, passed = run_variant(args.workers, programs(base, args.repeat, variants[name]))
+            assert passed == len(base) * args.repeat, (name, passed)
+            rates[name].append(rate)
+            cpus[name].append(cpu)
     base_rate, base_cpu = statistics.median(rates["plain"]), statistics.median(cpus["plain"])
-    print(f"\nper program ({len(problems) * args.repeat} HumanEval programs, {args.rounds} rounds, load {os.getloadavg()[0]:.1f})")
+    print(f"\nper program: {label} ({len(base) * args.repeat} programs, {args.rounds} rounds, load {os.getloadavg()[0]:.1f})")
     print(f"{'variant':<18}{'programs/s':>14}{'CPU ms/program':>17}{'time vs plain':>15}{'CPU vs plain':>14}")
     for name in variants:
         rate, cpu = statistics.median(rates[name]), statistics.median(cpus[name])
         print(f"{name:<18}{rate:>14.1f}{cpu:>17.2f}{base_rate / rate:>14.2f}x{cpu / base_cpu:>13.2f}x")
-    if args.coverage_py:
+    if args.coverage_py and problems is not None:
         rate, _ = coverage_py(problems, args.coverage_py)
         cov_rate = statistics.median(rates["coverage"])
         print(f"{'coverage.py':<18}{rate:>14.1f}{'':>17}  (codealign coverage / coverage.py: {cov_rate / rate:.1f}x the programs/s)")
@@ -113,6 +142,7 @@ def cross_check(problems, args) -> None:
     from codealign.records import Record
     from codealign.sandbox import Limits, Program, Sandbox
     from codealign.sandbox.mutants import mutants
+    from codealign.synth.selfcodealign import SelfCodeAlign
 
     limits = Limits(timeout=5.0)
     groups = []
@@ -136,7 +166,7 @@ def cross_check(problems, args) -> None:
         outcomes = iter(base)
         items = [(i, [(instruction, s, next(outcomes)) for s in group]) for i, (instruction, group) in enumerate(groups)]
         step = CrossCheckStep(args.tests)
-        ctx = SimpleNamespace(sandbox=sb, limits=limits)
+        ctx = SimpleNamespace(sandbox=sb, limits=limits, method=SelfCodeAlign())
         timings = []
         for _ in ("cold", "warm"):
             start = time.perf_counter()
@@ -163,7 +193,8 @@ def main() -> None:
     from codealign.evaluate.benchmarks import load_benchmark
 
     problems = list(load_benchmark("humaneval"))
-    per_program(problems, args)
+    per_program("HumanEval canonical solutions", humaneval_programs(problems), args, problems)
+    per_program("the SelfCodeAlign few-shot pool (Python)", pool_programs(), args)
     cross_check(problems, args)
 
 

@@ -141,6 +141,9 @@ def test_counting_does_not_change_what_a_program_does():
         Program(id="passes", code=RIGHT_ADD, tests="assert add(1, 2) == 3\n"),
         Program(id="syntax", code=RIGHT_ADD, tests="assert add(1, 2) ==\n"),
         Program(id="future", code=RIGHT_ADD, tests="from __future__ import annotations\nassert add(1, 2) == 3\n"),
+        # Columns are bytes, and only "\n" ends a line for the parser: the rewrite must keep both straight.
+        Program(id="multiline", code=WRONG_ADD, tests='label = "\u00e9t\u00e9"; assert add(1,\n    2) == 3, f"{label} sum"\n'),
+        Program(id="separator", code=WRONG_ADD, tests='note = "a\u2028b\x0cc"\nassert add(1, 2) == 3, note\n'),
     ]
     counted = [p.model_copy(update={"checks": ("asserts",)}) for p in programs]
     with Sandbox(workers=2) as sandbox:
@@ -148,6 +151,9 @@ def test_counting_does_not_change_what_a_program_does():
     for a, b in zip(plain, measured, strict=True):
         assert (a.status, a.error_type, a.error) == (b.status, b.error_type, b.error), a.id
         assert a.checks is None
-    assert [o.status.value for o in plain] == ["failed", "failed", "failed", "failed", "passed", "syntax", "passed"]
+    assert [o.status.value for o in plain] == ["failed", "failed", "failed", "failed", "passed", "syntax", "passed",
+                                               "failed", "failed"]  # fmt: skip
     assert plain[0].error == "sum of 1 and 2 (<tests> line 2)"
+    assert [(s.line, s.runs, s.failures) for s in measured[7].checks.asserts] == [(1, 1, 1)]
+    assert [(s.line, s.runs, s.failures) for s in measured[8].checks.asserts] == [(2, 1, 1)]
     assert measured[2].checks.asserts_failed == 1  # unittest reported the failure; the count saw it too

@@ -215,6 +215,11 @@ class Server:
                 "status": "sandbox_error",
                 "error": f"language {req.get('language')!r} is not loaded in this pool",
             }
+        prepare = getattr(module, "prepare", None)
+        if prepare is not None:
+            # Work the language does once per program in this warm process rather than in the forked child.
+            with contextlib.suppress(Exception):  # the child then does without it
+                req = prepare(req)
         try:
             result = self._program(module, req)
         finally:

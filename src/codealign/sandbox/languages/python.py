@@ -28,10 +28,10 @@ _PRELOAD = (
     "linecache", "ast",
 )  # fmt: skip
 _MAX_SITES = 4096  # assert sites instrumented per program; more would only bloat the report
+_MAX_PREPARED = 1 << 16  # larger tests are rewritten in the child, under its limits, not in the worker
 _HOOK = "__codealign_assert__"
-_FAIL_HOOK = "__codealign_assert_failed__"
-_PASS_HOOK = "__codealign_assert_passed__"
-_ASSERTION = "__codealign_assertion_error__"
+_CALL_HOOK = "__codealign_assert_call__"
+_WITH_HOOK = "__codealign_assert_with__"
 
 
 class PythonRunner:
@@ -108,58 +108,95 @@ def _assert_call(func: object) -> bool:
     return name.startswith("assert") and not name.startswith("assertion")
 
 
-def _instrument_asserts(tests: str, sites: list) -> object:
-    """The tests' syntax tree with every assert site counting into `sites` ([line, col, runs, failures, non_bool]).
+def count_asserts(tests: str) -> tuple[str, list[tuple[int, int]]]:
+    """The tests rewritten so that every assert site counts its runs, and the sites' (line, column).
 
-    Only statement lists are walked (an assert is a statement), and the few new nodes get their positions as they
-    are made, so instrumenting costs little more than parsing.
+    The rewrite inserts text on the sites' own lines, so every line keeps its number:
+      assert T, M                  ->  assert __codealign_assert__(k, (T)), M
+      self.assertEqual(a, b)       ->  __codealign_assert_call__(k, lambda: self.assertEqual(a, b))
+      with self.assertRaises(E):   ->  with __codealign_assert_with__(k), self.assertRaises(E):
+    Raises SyntaxError (and the like) for tests that do not parse: those are compiled as they are, and fail so.
     """
     import ast
+    import re
 
     tree = ast.parse(tests, "<tests>")
+    sites: list[tuple[int, int]] = []
+    edits: list[tuple[int, int, int, str]] = []  # (line, byte column, order at that spot, text)
 
-    def at(ref: ast.AST, cls: type, *args: object) -> ast.AST:
-        return cls(*args, lineno=ref.lineno, col_offset=ref.col_offset, end_lineno=ref.end_lineno,
-                   end_col_offset=ref.end_col_offset)  # fmt: skip
+    def wrap(node: ast.AST, head: str, tail: str) -> None:
+        edits.append((node.lineno, node.col_offset, 1, head))
+        if tail:
+            edits.append((node.end_lineno, node.end_col_offset, 0, tail))  # type: ignore[arg-type]
 
-    def hook(ref: ast.AST, ident: str, *args: ast.AST) -> ast.AST:
-        return at(ref, ast.Call, at(ref, ast.Name, ident, ast.Load()), list(args), [])
-
-    def counted(node: ast.stmt) -> ast.stmt:
-        """try: <node>; except AssertionError: count a failure, re-raise; else: count a run."""
-        sites.append([node.lineno, node.col_offset, 0, 0, 0])
-        k = at(node, ast.Constant, len(sites) - 1)
-        fail = [at(node, ast.Expr, hook(node, _FAIL_HOOK, k)), at(node, ast.Raise, None, None)]
-        handler = at(node, ast.ExceptHandler, at(node, ast.Name, _ASSERTION, ast.Load()), None, fail)
-        return at(node, ast.Try, [node], [handler], [at(node, ast.Expr, hook(node, _PASS_HOOK, k))], [])
-
-    def rewrite(body: list) -> None:
-        for i, node in enumerate(body):
+    def visit(body: list) -> None:
+        for node in body:
             if len(sites) >= _MAX_SITES:
                 return
             if isinstance(node, ast.Assert):
-                sites.append([node.lineno, node.col_offset, 0, 0, 0])
-                # `assert T, M` -> `assert hook(k, T), M`: the hook counts and returns bool(T), evaluated once.
-                node.test = hook(node.test, _HOOK, at(node.test, ast.Constant, len(sites) - 1), node.test)
+                sites.append((node.lineno, node.col_offset))
+                wrap(node.test, f"{_HOOK}({len(sites) - 1}, (", "))")
                 continue
             if isinstance(node, ast.Expr):
-                call = node.value
-                if isinstance(call, ast.Call) and _assert_call(call.func):  # self.assertEqual(a, b)
-                    body[i] = counted(node)
+                if isinstance(node.value, ast.Call) and _assert_call(node.value.func):
+                    sites.append((node.lineno, node.col_offset))
+                    wrap(node.value, f"{_CALL_HOOK}({len(sites) - 1}, lambda: ", ")")
                 continue
+            if isinstance(node, ast.With):
+                first = node.items[0].context_expr
+                if isinstance(first, ast.Call) and _assert_call(first.func):
+                    sites.append((node.lineno, node.col_offset))
+                    wrap(first, f"{_WITH_HOOK}({len(sites) - 1}), ", "")
             for name in ("body", "orelse", "finalbody"):
                 inner = getattr(node, name, None)
                 if isinstance(inner, list):
-                    rewrite(inner)
+                    visit(inner)
             for part in getattr(node, "handlers", ()) or getattr(node, "cases", ()):
-                rewrite(part.body)
-            if isinstance(node, ast.With):
-                first = node.items[0].context_expr
-                if isinstance(first, ast.Call) and _assert_call(first.func):  # with self.assertRaises(E): ...
-                    body[i] = counted(node)
+                visit(part.body)
 
-    rewrite(tree.body)
-    return tree
+    visit(tree.body)
+    if not edits:
+        return tests, sites
+    lines = re.split(r"(?<=\n)", tests)  # only "\n" ends a line for the parser (str.splitlines knows more)
+    by_line: dict[int, list[tuple[int, int, str]]] = {}
+    for line, col, order, text in edits:
+        by_line.setdefault(line, []).append((col, order, text))
+    for line, changes in by_line.items():
+        raw = lines[line - 1].encode()  # columns are UTF-8 byte offsets
+        for col, _, text in sorted(changes, reverse=True):
+            raw = raw[:col] + text.encode() + raw[col:]
+        lines[line - 1] = raw.decode()
+    return "".join(lines), sites
+
+
+def prepare(request: dict) -> dict:
+    """Runs in the worker, before the program's child takes the request: the assert rewrite happens here, in a
+    warm process, instead of in each freshly forked child where every object it allocates costs a page fault."""
+    tests = request.get("tests") or ""
+    if "asserts" not in (request.get("checks") or ()) or not tests.strip() or len(tests) > _MAX_PREPARED:
+        return request
+    try:
+        counted, sites = count_asserts(tests)
+    except Exception:  # the child compiles the tests as they are and reports what is wrong with them
+        return request
+    return {**request, "counted_tests": counted, "sites": sites}
+
+
+def _compile_counted(request: dict, tests: str, sites: list) -> object:
+    """The tests with their asserts counted (rewritten by the worker, or here), or None: compile them as they are."""
+    if "counted_tests" in request:
+        source, positions = request["counted_tests"], request["sites"]
+    else:
+        try:
+            source, positions = count_asserts(tests)
+        except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
+            return None  # compiling the tests as they are raises the error the outcome reports
+    try:
+        code = compile(source, "<tests>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
+        return None  # a rewrite gone wrong must not change the outcome: the tests run uncounted
+    sites.extend([line, col, 0, 0, 0] for line, col in positions)
+    return code
 
 
 def _install_assert_hooks(builtins: object, sites: list) -> None:
@@ -173,17 +210,32 @@ def _install_assert_hooks(builtins: object, sites: list) -> None:
             site[3] += 1
         return ok
 
-    def failed(k: int) -> None:
+    def call(k: int, check: object) -> object:
+        try:
+            result = check()  # type: ignore[operator]
+        except AssertionError:
+            sites[k][2] += 1
+            sites[k][3] += 1
+            raise
         sites[k][2] += 1
-        sites[k][3] += 1
+        return result
 
-    def passed(k: int) -> None:
-        sites[k][2] += 1
+    class With:
+        def __init__(self, k: int) -> None:
+            self.k = k
+
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, kind: object, exc: object, tb: object) -> bool:
+            sites[self.k][2] += 1
+            if isinstance(exc, AssertionError):
+                sites[self.k][3] += 1
+            return False
 
     setattr(builtins, _HOOK, hook)
-    setattr(builtins, _FAIL_HOOK, failed)
-    setattr(builtins, _PASS_HOOK, passed)
-    setattr(builtins, _ASSERTION, AssertionError)
+    setattr(builtins, _CALL_HOOK, call)
+    setattr(builtins, _WITH_HOOK, With)
 
 
 class _Coverage:
@@ -353,9 +405,10 @@ def execute(request: dict, token_fd: int, nonce: str) -> None:
         else:
             program = compile(code, "<program>", "exec", dont_inherit=True)
         test_code = None
-        if tests.strip():
-            source = _instrument_asserts(tests, sites) if sites is not None else tests
-            test_code = compile(source, "<tests>", "exec", dont_inherit=True)
+        if tests.strip() and sites is not None:
+            test_code = _compile_counted(request, tests, sites)
+        if tests.strip() and test_code is None:
+            test_code = compile(tests, "<tests>", "exec", dont_inherit=True)
     except MemoryError:
         _finish(
             token_fd, report("memory", error_type="MemoryError", error="out of memory while compiling"), False
