@@ -11,10 +11,10 @@ prompt layout with the loss on the response, same optimizer, learning rate, batc
 The plain script hands TRL prompt/completion text and lets it tokenize; codealign tokenizes with its formats.
 
 Printed per run and as medians: wall time and CPU time (user + system) of the whole process, time to the first
-optimizer step, steady-state
-tokens/s (non-padding tokens between step 10 and the last step, over the time between them), and peak RSS; then
-the ratios codealign / TRL. Runs alternate (codealign, TRL, TRL, codealign, ...) so drift on a shared machine
-falls on both sides.
+optimizer step, steady-state tokens/s (non-padding tokens between step 10 and the last step, over the wall time and
+over the process CPU time between them), and peak RSS; then the ratios codealign / TRL. Runs alternate (codealign,
+TRL, TRL, codealign, ...) so drift on a shared machine falls on both sides; on a loaded machine compare the CPU
+figures, which other processes do not inflate.
 """
 
 from __future__ import annotations
@@ -37,8 +37,16 @@ PROMPT = ("You are an exceptionally intelligent coding assistant that consistent
 WARM = 10  # steps before the steady-state window
 
 
-def build_data(path: Path, n: int) -> Path:
-    """`n` rows of instruction = docstring, response = function source, from the standard library (sorted paths)."""
+def build_data(path: Path, n: int, model: Path, max_length: int = 512) -> Path:
+    """`n` rows of instruction = docstring, response = function source, from the standard library (sorted paths),
+    each short enough for `max_length` tokens, so neither side drops (codealign) or cuts (TRL) an example."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model)
+
+    def fits(row: dict) -> bool:
+        return len(tok(PROMPT.format(row["instruction"]) + row["response"])["input_ids"]) + 1 <= max_length
+
     rows: list[dict] = []
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     for file in sorted(stdlib.glob("*.py")):
@@ -51,8 +59,9 @@ def build_data(path: Path, n: int) -> Path:
             if isinstance(node, ast.FunctionDef) and node.end_lineno and ast.get_docstring(node):
                 code = textwrap.dedent("".join(lines[node.lineno - 1 : node.end_lineno]))
                 doc = ast.get_docstring(node)
-                if 40 <= len(doc) <= 400 and 100 <= len(code) <= 900:  # short enough that no example is cut
-                    rows.append({"instruction": doc, "response": code})
+                row = {"instruction": doc, "response": code}
+                if 40 <= len(doc) <= 400 and 100 <= len(code) <= 900 and fits(row):
+                    rows.append(row)
         if len(rows) >= n:
             break
     path.write_text("".join(json.dumps(r) + "\n" for r in rows[:n]), encoding="utf-8")
@@ -79,7 +88,7 @@ def worker_codealign(args: argparse.Namespace, model: Path, data: Path, out: Pat
         if exc.code:
             raise
     rows = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
-    return [{"step": r["step"], "tokens": r["tokens_seen"], "time": r["time"]} for r in rows if "loss" in r]
+    return [{"step": r["step"], "tokens": r["tokens_seen"], "time": r["time"], "cpu": r["cpu_s"]} for r in rows if "loss" in r]
 
 
 def worker_trl(args: argparse.Namespace, model: Path, data: Path, out: Path) -> list[dict]:
@@ -100,7 +109,8 @@ def worker_trl(args: argparse.Namespace, model: Path, data: Path, out: Path) -> 
     class Times(TrainerCallback):
         def on_log(self, a, state, control, logs=None, **kw):
             if logs and "loss" in logs:
-                log.append({"step": state.global_step, "tokens": state.num_input_tokens_seen, "time": time.time()})
+                log.append({"step": state.global_step, "tokens": state.num_input_tokens_seen, "time": time.time(),
+                            "cpu": time.process_time()})  # fmt: skip
 
     config = SFTConfig(
         output_dir=str(out), learning_rate=s["learning_rate"], optim=s["optimizer"], per_device_train_batch_size=args.batch,
@@ -135,6 +145,7 @@ def run_one(kind: str, args: argparse.Namespace, work: Path, n: int) -> dict:
     last = steps[-1]
     return {"kind": kind, "wall_s": wall, "cpu_s": cpu, "first_step_s": first["time"] - began,
             "steady_tokens_per_s": (last["tokens"] - warm["tokens"]) / (last["time"] - warm["time"]),
+            "steady_tokens_per_cpu_s": (last["tokens"] - warm["tokens"]) / (last["cpu"] - warm["cpu"]),
             "tokens": last["tokens"], "steps": last["step"], "peak_rss_mb": report["peak_rss_mb"]}  # fmt: skip
 
 
@@ -166,7 +177,7 @@ def main() -> None:
     from codealign.testing.tiny_model import build_tiny_model
 
     build_tiny_model(model, hidden_size=args.hidden_size, layers=args.layers)
-    build_data(data, args.rows)
+    build_data(data, args.rows, model)
     print(f"model: Llama {args.layers} layers x {args.hidden_size}, vocab 1024; data: {args.rows} rows; "
           f"{args.steps} steps of batch {args.batch}, max length 512, CPU, {os.cpu_count()} cores")  # fmt: skip
     results: dict[str, list[dict]] = {"codealign": [], "trl": []}
@@ -175,12 +186,13 @@ def main() -> None:
         r = run_one(kind, args, args.work, n)
         results[kind].append(r)
         print(f"{kind:>9}: wall {r['wall_s']:6.1f} s  CPU {r['cpu_s']:6.1f} s  first step {r['first_step_s']:5.1f} s  "
-              f"steady {r['steady_tokens_per_s']:8,.0f} tokens/s  peak RSS {r['peak_rss_mb']:6.0f} MiB  "
+              f"steady {r['steady_tokens_per_s']:6,.0f} tokens/s, {r['steady_tokens_per_cpu_s']:6,.0f} per CPU s  peak RSS {r['peak_rss_mb']:6.0f} MiB  "
               f"({r['steps']} steps, {r['tokens']:,} tokens)", flush=True)  # fmt: skip
-    med = {k: {f: statistics.median(r[f] for r in v) for f in ("wall_s", "cpu_s", "first_step_s", "steady_tokens_per_s", "peak_rss_mb")}
+    med = {k: {f: statistics.median(r[f] for r in v) for f in ("wall_s", "cpu_s", "first_step_s", "steady_tokens_per_s", "steady_tokens_per_cpu_s", "peak_rss_mb")}
            for k, v in results.items()}  # fmt: skip
     print("\nmedians            codealign        TRL   codealign / TRL")
     for f, label in (("wall_s", "wall s"), ("cpu_s", "CPU s"), ("first_step_s", "first step s"), ("steady_tokens_per_s", "tokens/s"),
+                     ("steady_tokens_per_cpu_s", "tokens/CPU s"),
                      ("peak_rss_mb", "peak RSS MiB")):  # fmt: skip
         a, b = med["codealign"][f], med["trl"][f]
         print(f"{label:<16} {a:>11,.1f} {b:>10,.1f}   {a / b:>8.3f}")

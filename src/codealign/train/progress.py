@@ -24,7 +24,8 @@ def callbacks(log_path: Path, console: Any, show: bool) -> list[Any]:
             if not state.is_world_process_zero or not logs:
                 return
             row = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 4), **logs,
-                   "tokens_seen": state.num_input_tokens_seen, "time": round(time.time(), 3)}  # fmt: skip
+                   "tokens_seen": state.num_input_tokens_seen, "time": round(time.time(), 3),
+                   "cpu_s": round(time.process_time(), 3)}  # fmt: skip
             with log_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(row, default=float) + "\n")
 
