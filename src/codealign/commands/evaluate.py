@@ -14,6 +14,7 @@ from codealign.commands.exec import (
     NO_CACHE,
     RAY_ADDRESS,
     RAY_OPTION,
+    RETRY_TIMEOUTS,
     WORKERS,
 )
 
@@ -65,6 +66,7 @@ def register(app: typer.Typer) -> None:
         no_cache: bool = NO_CACHE,
         isolation: str = ISOLATION,
         allow_no_isolation: bool = ALLOW_NO_ISOLATION,
+        retry_timeouts: bool = RETRY_TIMEOUTS,
         executor: str = EXECUTOR,
         ray_address: str | None = RAY_ADDRESS,
         ray_option: list[str] | None = RAY_OPTION,
@@ -83,7 +85,7 @@ def register(app: typer.Typer) -> None:
             from codealign.evaluate.ui import run_samples_command
 
             run_samples_command(benchmark, data, samples, k or "1,10,100", output, workers, timeout, memory_mb, cache_dir,
-                                no_cache, isolation, allow_no_isolation, where)  # fmt: skip
+                                no_cache, isolation, allow_no_isolation, where, retry_timeouts=retry_timeouts)  # fmt: skip
             return
         from codealign.evaluate.ui import run_model_command
 
@@ -91,5 +93,5 @@ def register(app: typer.Typer) -> None:
             benchmark=benchmark, model=model, base_url=base_url, backend=backend, mode=mode, n=n,
             temperature=temperature, max_tokens=max_tokens, k=k, output=output, data=data, train_data=train_data,
             workers=workers, timeout=timeout, memory_mb=memory_mb, cache_dir=cache_dir, no_cache=no_cache,
-            isolation=isolation, allow_no_isolation=allow_no_isolation, executor=where,
+            isolation=isolation, allow_no_isolation=allow_no_isolation, executor=where, retry_timeouts=retry_timeouts,
         ))  # fmt: skip

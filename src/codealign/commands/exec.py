@@ -14,6 +14,10 @@ CACHE_DIR = typer.Option(None, "--cache-dir", help="Cache folder (default $CODEA
 NO_CACHE = typer.Option(False, "--no-cache", help="Execute everything; read and store nothing.")
 ISOLATION = typer.Option("auto", "--isolation", help=ISOLATION_HELP)
 ALLOW_NO_ISOLATION = typer.Option(False, "--allow-no-isolation", help="Run even without namespaces.")
+RETRY_TIMEOUTS = typer.Option(
+    False, "--retry-timeouts", help="Run again programs whose cached outcome is a timeout (a loaded machine may "
+    "have caused it); other outcomes still come from the cache."
+)
 
 # Where the work runs, for every command that can run on a cluster (`exec`, `evaluate`, `dedup`, `curate`).
 EXECUTOR = typer.Option("local", "--executor", help="local (this machine) or ray (a Ray cluster; codealign[ray]).")
@@ -45,6 +49,7 @@ def register(app: typer.Typer) -> None:
         no_cache: bool = NO_CACHE,
         isolation: str = ISOLATION,
         allow_no_isolation: bool = ALLOW_NO_ISOLATION,
+        retry_timeouts: bool = RETRY_TIMEOUTS,
         executor: str = EXECUTOR,
         ray_address: str | None = RAY_ADDRESS,
         ray_option: list[str] | None = RAY_OPTION,
@@ -55,4 +60,5 @@ def register(app: typer.Typer) -> None:
 
         run_exec_command(programs, output, workers, timeout, memory_mb, cache_dir, no_cache, isolation,
                          allow_no_isolation, compile_timeout=compile_timeout, compile_memory_mb=compile_memory_mb,
-                         executor=executor_from_flags(executor, ray_address, ray_option))  # fmt: skip
+                         executor=executor_from_flags(executor, ray_address, ray_option),
+                         retry_timeouts=retry_timeouts)  # fmt: skip

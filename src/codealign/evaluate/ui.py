@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from codealign.errors import ConfigError
-from codealign.sandbox.ui import _console, _executor, _limits, _open_sandbox, _progress, _summary, _where
+from codealign.sandbox.ui import (
+    _console,
+    _executor,
+    _limits,
+    _open_sandbox,
+    _progress,
+    _summary,
+    _where,
+    cache_rows,
+)
 
 
 def backend_config(model: str | None, base_url: str | None, backend_file: Path | None, mode: str | None) -> Any:
@@ -86,7 +95,7 @@ def run_model_command(opts: dict[str, Any]) -> None:
     total = len(tasks) * settings.n
     cluster = _executor(opts.get("executor"))
     cache, sandbox = _open_sandbox(opts["workers"], opts["cache_dir"], opts["no_cache"], opts["isolation"],
-                                   opts["allow_no_isolation"], cluster)  # fmt: skip
+                                   opts["allow_no_isolation"], cluster, opts.get("retry_timeouts", False))  # fmt: skip
     with contextlib.ExitStack() as stack:
         if cluster is not None:
             stack.enter_context(cluster)
@@ -160,7 +169,7 @@ def _by_language(figures: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
 def run_samples_command(
     benchmark: str, data: Path | None, samples: Path, k: str, output: Path | None, workers: int,
     timeout: float | None, memory_mb: int, cache_dir: Path | None, no_cache: bool, isolation: str,
-    allow_no_isolation: bool, executor: Any = None,
+    allow_no_isolation: bool, executor: Any = None, retry_timeouts: bool = False,
 ) -> None:  # fmt: skip
     """`codealign evaluate --samples FILE`: score samples written by something else."""
     from codealign.evaluate.base import get_benchmark
@@ -179,7 +188,8 @@ def run_samples_command(
         output = samples.with_name(samples.name.removesuffix(".jsonl") + "_results.jsonl")
     total = count_lines(samples)
     cluster = _executor(executor)
-    cache, sandbox = _open_sandbox(workers, cache_dir, no_cache, isolation, allow_no_isolation, cluster)
+    cache, sandbox = _open_sandbox(workers, cache_dir, no_cache, isolation, allow_no_isolation, cluster,
+                                   retry_timeouts)  # fmt: skip
     with contextlib.ExitStack() as stack:
         if cluster is not None:
             stack.enter_context(cluster)
@@ -187,11 +197,12 @@ def run_samples_command(
         stack.enter_context(sandbox)
         bar = stack.enter_context(_progress(console))
         task = bar.add_task(bench.label, total=total, rate=0.0, passed=0)
-        state = {"done": 0, "passed": 0}
+        state = {"done": 0, "passed": 0, "cached": 0}
 
         def tick(outcome: Any) -> None:
             state["done"] += 1
             state["passed"] += outcome.passed
+            state["cached"] += outcome.cached
             elapsed = bar.tasks[task].elapsed or 1e-9
             bar.update(task, advance=1, rate=state["done"] / elapsed, passed=state["passed"])
 
@@ -206,6 +217,7 @@ def run_samples_command(
     extra += [
         ("tasks", f"{report.tasks} of {report.tasks + report.missing_tasks}"),
         ("samples", str(report.samples)),
+        *cache_rows(state["cached"], sandbox),
         ("skipped lines", str(len(report.bad_lines))),
         ("isolation", report.isolation),
         *_where(cluster),

@@ -61,7 +61,7 @@ def _summary(title: str, statuses: dict[str, int], extra: list[tuple[str, str]])
 
 
 def _open_sandbox(workers: int, cache_dir: Path | None, no_cache: bool, isolation: str, allow: bool,
-                  executor: Any = None):  # fmt: skip
+                  executor: Any = None, retry_timeouts: bool = False):  # fmt: skip
     """(cache, sandbox): a local pool, or with `executor` (a RayExecutor) one actor per node of the cluster."""
     from codealign.sandbox import Sandbox
 
@@ -70,9 +70,18 @@ def _open_sandbox(workers: int, cache_dir: Path | None, no_cache: bool, isolatio
         from codealign.scale.sandbox import ClusterSandbox
 
         return cache, ClusterSandbox(executor, workers=workers or None, cache=cache, isolation_mode=isolation,
-                                     allow_no_isolation=allow)  # fmt: skip
+                                     allow_no_isolation=allow, retry_timeouts=retry_timeouts)  # fmt: skip
     return cache, Sandbox(workers=workers or os.cpu_count() or 1, cache=cache, isolation_mode=isolation,
-                          allow_no_isolation=allow)  # fmt: skip
+                          allow_no_isolation=allow, retry_timeouts=retry_timeouts)  # fmt: skip
+
+
+def cache_rows(cached: int, sandbox: Any) -> list[tuple[str, str]]:
+    """Summary rows: how many outcomes came from the cache, and how many cached timeouts were run again."""
+    rows = [("from cache", f"{cached:,}")]
+    again = sandbox.stats.get("timeouts_retried", 0)
+    if getattr(sandbox, "retry_timeouts", False):
+        rows.append(("timeouts run again", f"{again:,}"))
+    return rows
 
 
 def _executor(config: Any) -> Any:
@@ -94,7 +103,7 @@ def _where(executor: Any) -> list[tuple[str, str]]:
 def run_exec_command(
     programs: Path, output: Path, workers: int, timeout: float, memory_mb: int, cache_dir: Path | None,
     no_cache: bool, isolation: str, allow_no_isolation: bool, compile_timeout: float | None = None,
-    compile_memory_mb: int | None = None, executor: Any = None,
+    compile_memory_mb: int | None = None, executor: Any = None, retry_timeouts: bool = False,
 ) -> None:  # fmt: skip
     from codealign.sandbox.jobs import count_lines, run_exec
 
@@ -104,7 +113,8 @@ def run_exec_command(
         raise ConfigError(f"programs file not found: {programs}")
     total = count_lines(programs)
     cluster = _executor(executor)
-    cache, sandbox = _open_sandbox(workers, cache_dir, no_cache, isolation, allow_no_isolation, cluster)
+    cache, sandbox = _open_sandbox(workers, cache_dir, no_cache, isolation, allow_no_isolation, cluster,
+                                   retry_timeouts)  # fmt: skip
     with contextlib.ExitStack() as stack:
         if cluster is not None:
             stack.enter_context(cluster)
@@ -130,7 +140,7 @@ def run_exec_command(
     skipped.finish()
     rate = report.total / report.seconds if report.seconds else 0.0
     console.print(_summary(f"codealign exec: {report.total} programs -> {output}", dict(report.statuses), [
-        ("from cache", str(report.cached)),
+        *cache_rows(report.cached, sandbox),
         ("skipped lines", str(len(report.bad_lines))),
         ("isolation", report.isolation),
         *_where(cluster),

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from codealign.cache import NullCache
-from codealign.sandbox.engine import CACHE_NS, Sandbox
+from codealign.sandbox.engine import CACHE_NS, Sandbox, usable_outcomes
 from codealign.sandbox.types import Outcome, Program, Status
 from codealign.scale.executor import lost_work
 
@@ -54,9 +54,11 @@ class ClusterSandbox:
         isolation_mode: str = "auto",
         allow_no_isolation: bool = False,
         disk_mb: int = 512,
+        retry_timeouts: bool = False,
     ) -> None:
         self.ex = executor
         self.cache = cache if cache is not None else NullCache()
+        self.retry_timeouts = retry_timeouts
         # Never started: it names languages, resolves the isolation and makes cache keys, as the actors' pools do.
         self._keys = Sandbox(workers=1, isolation_mode=isolation_mode, allow_no_isolation=allow_no_isolation)
         self.isolation = self._keys.isolation
@@ -65,7 +67,7 @@ class ClusterSandbox:
         self.allow_no_isolation = allow_no_isolation
         self.actors: Any = []
         self._turn = 0
-        self.stats = {"executed": 0, "cached": 0, "restarts": 0}
+        self.stats = {"executed": 0, "cached": 0, "restarts": 0, "timeouts_retried": 0}
 
     def __enter__(self) -> ClusterSandbox:
         self.start()
@@ -143,6 +145,7 @@ class ClusterSandbox:
                 else:
                     exhausted = True
                 found = self.cache.get_many(CACHE_NS, [k for _, _, k in batch]) if caching and batch else {}
+                found = usable_outcomes(found, self.retry_timeouts, self.stats)
                 for s, program, k in batch:
                     if k in found:
                         self.stats["cached"] += 1
