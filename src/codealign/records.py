@@ -107,14 +107,37 @@ def iter_jsonl_numbered(
     are read with U+FFFD for the bad bytes and counted in one warning at the end. A file in which no line at all
     could be read is an InputError (after the lines were reported to `errors`).
     """
+    usable = 0
+    n_bad = 0
+    first_bad: BadLine | None = None
+    p = Path(path)
+    for lineno, obj, reason in iter_jsonl_lines(p, what, max_line_bytes):
+        if obj is not None:
+            usable += 1
+            yield lineno, obj
+            continue
+        bad = BadLine(str(p), lineno, reason)
+        if errors is None:
+            raise InputError(f"{bad.path}:{bad.lineno}: {bad.reason}")
+        errors.append(bad)
+        n_bad += 1
+        first_bad = first_bad or bad
+    if usable == 0 and first_bad is not None:
+        raise no_usable_lines(p, n_bad, first_bad)
+
+
+def iter_jsonl_lines(
+    path: str | os.PathLike, what: str = "input file", max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
+    """(line number, object or None, why not) for every non-blank line, in order: the one reader of JSONL input.
+
+    Memory per line is bounded by `max_line_bytes`; lines that are not UTF-8 are counted in one warning at the end.
+    """
     p = Path(path)
     if not p.exists():
         raise InputError(f"{what} not found: {p}")
     if p.is_dir():
         raise InputError(f"{what} is a folder, not a file: {p}")
-    usable = 0
-    n_bad = 0
-    first_bad: BadLine | None = None
     not_utf8: list[int] = []
     try:
         fh = p.open("rb")
@@ -138,37 +161,29 @@ def iter_jsonl_numbered(
                 break
             lineno += 1
             if raw is None:
-                bad = BadLine(str(p), lineno, f"line of {size / 1e6:.1f} MB is over the {max_line_bytes / 2**20:g} MiB "
-                                              "limit per record")
+                yield lineno, None, (f"line of {size / 1e6:.1f} MB is over the {max_line_bytes / 2**20:g} MiB limit "
+                                     "per record")  # fmt: skip
+                continue
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                line = raw.decode("utf-8", "replace")
+                not_utf8.append(lineno)
+            if lineno == 1:
+                line = line.lstrip("\ufeff")
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})"
+                continue
+            if isinstance(obj, dict):
+                yield lineno, obj, ""
             else:
-                if not raw.strip():
-                    continue
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    line = raw.decode("utf-8", "replace")
-                    not_utf8.append(lineno)
-                if lineno == 1:
-                    line = line.lstrip("\ufeff")
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    bad = BadLine(str(p), lineno, f"invalid JSON: {exc.msg} (column {exc.colno})")
-                else:
-                    if isinstance(obj, dict):
-                        usable += 1
-                        yield lineno, obj
-                        continue
-                    bad = BadLine(str(p), lineno, f"expected a JSON object, got {type(obj).__name__}")
-            if errors is None:
-                raise InputError(f"{bad.path}:{bad.lineno}: {bad.reason}")
-            errors.append(bad)
-            n_bad += 1
-            first_bad = first_bad or bad
+                yield lineno, None, f"expected a JSON object, got {type(obj).__name__}"
     if not_utf8:
         warn_not_utf8(p, len(not_utf8), not_utf8[0])
-    if usable == 0 and first_bad is not None:
-        raise no_usable_lines(p, n_bad, first_bad)
 
 
 def warn_not_utf8(path: str | os.PathLike, lines: int, first: int) -> None:

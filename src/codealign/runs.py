@@ -7,23 +7,38 @@
       <stage>/00000.done        completion marker: counts, rejects by reason, usage; written last
       rejects/<stage>.jsonl     all rejects of a stage, with reasons
       final/sft.jsonl, final/dpo.jsonl, funnel.json, usage.json
+      run.done                  written last: the run finished; absent while it runs and after any failure
+      .lock                     who is running it (pid, host, start); a lock of a process that is gone is taken over
 
 A shard's files are written atomically and its marker after them, so a shard either has a marker and complete
-files, or it is redone on the next run (its LLM calls and executions then come from the cache).
+files, or it is redone on the next run (its LLM calls and executions then come from the cache). The final files
+appear only with `run.done`: a run that fails while writing them leaves its shards and no final files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
+import sys
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from codealign.errors import ConfigError
+from codealign.errors import CodealignWarning, ConfigError, FileAccessError
 from codealign.records import AtomicWriter, Record, write_jsonl
 
 CONFIG_FILE = "config.resolved.yaml"
+DONE_FILE = "run.done"
+LOCK_FILE = ".lock"
+# What the end of a run writes; removed again when the run fails before `run.done`.
+FINAL_FILES = ("final/sft.jsonl", "final/dpo.jsonl", "funnel.json", "report.html")
+
+
+class RunInUse(ConfigError):
+    """Another live process holds the run directory's lock."""
 
 
 class RunDir:
@@ -127,6 +142,112 @@ class RunDir:
         with AtomicWriter(cfg) as fh:
             yaml.safe_dump({**resolved, "_fixed": fixed}, fh, sort_keys=False, allow_unicode=True, width=110)
         return resuming
+
+
+    # -- the run as a whole: who runs it, and whether it finished -------------------------------------------------
+
+    def is_finished(self) -> bool:
+        """Whether the run finished: its last file, `run.done`, is there."""
+        return (self.path / DONE_FILE).exists()
+
+    def begin(self) -> None:
+        """From now on the run is not finished (until `finish`): a rerun that fails never looks finished."""
+        with contextlib.suppress(FileNotFoundError):
+            (self.path / DONE_FILE).unlink()
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        """Write `run.done`, the last file of a run."""
+        _dump_json(self.path / DONE_FILE, {"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **summary})
+
+    def discard_final(self) -> None:
+        """Remove the final files of a run that failed before `run.done` (its shards stay, for the rerun)."""
+        for name in FINAL_FILES:
+            with contextlib.suppress(OSError):
+                (self.path / name).unlink()
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run directory for this process: a second run of it at the same time stops at once, naming the
+        holder; the lock of a process that is gone (killed, crashed, its machine rebooted) is taken over."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FileAccessError.wrap(exc, self.path, "write") from None
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "start": _start_ticks(os.getpid()), "command": " ".join(sys.argv[1:])[:300] or "codealign run"}
+        lock = self.path / LOCK_FILE
+        with _guard(self.path):
+            holder = _read_lock(lock)
+            if holder is not None:
+                if _alive(holder):
+                    where = "" if holder.get("host") == me["host"] else f" on {holder.get('host')}"
+                    gone = " (if that run is gone, delete the .lock file in it)" if where else ""
+                    raise RunInUse(
+                        f"{self.path} is in use by another codealign run: pid {holder.get('pid')}{where}, since "
+                        f"{holder.get('since')} ({holder.get('command')}); wait for it or use another run_dir{gone}"
+                    )
+                import warnings
+
+                warnings.warn(CodealignWarning(
+                    f"{self.path}: took over the lock of a run that is gone (pid {holder.get('pid')}, since "
+                    f"{holder.get('since')})"), stacklevel=3)  # fmt: skip
+            with AtomicWriter(lock) as fh:
+                json.dump(me, fh)
+                fh.write("\n")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                if (_read_lock(lock) or {}).get("pid") == me["pid"]:
+                    lock.unlink()
+
+
+@contextlib.contextmanager
+def _guard(folder: Path) -> Iterator[None]:
+    """Serialise lock checks of processes on this machine (flock on the folder itself)."""
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read_lock(path: Path) -> dict[str, Any] | None:
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"pid": None}  # damaged: nobody can be shown to hold it
+    return holder if isinstance(holder, dict) else {"pid": None}
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When the process started (clock ticks since boot), so a reused pid is not taken for the lock's holder."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def _alive(holder: dict[str, Any]) -> bool:
+    pid = holder.get("pid")
+    if not isinstance(pid, int):
+        return False
+    if holder.get("host") != socket.gethostname():
+        return True  # another machine's process cannot be checked from here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    started = holder.get("start")
+    return started is None or _start_ticks(pid) in (None, started)
 
 
 def _dump_json(path: Path, obj: Any) -> None:

@@ -144,7 +144,7 @@ def test_unfinished_run_shows_its_finished_shards(demo_run, tmp_path):
     assert "This run executed nothing" in html
     from codealign.export.dataset import export_run
 
-    with pytest.raises(InputError, match="has no final data yet"):
+    with pytest.raises(InputError, match=r"has not finished \(no run.done"):
         export_run(run, tmp_path / "out")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -99,3 +100,14 @@ def readonly_dir(mounts):
 def full_fs(mounts):
     """A 256 KiB filesystem: room for a few small files, not for a command's whole output."""
     return mounts.make("full", size_kb=256)
+
+
+@pytest.fixture
+def no_hub(tmp_path):
+    """An environment where the hub endpoint refuses connections and the local cache is empty."""
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    env.update({"HF_ENDPOINT": f"http://127.0.0.1:{port}", "HF_HOME": str(tmp_path / "hf")})
+    return env

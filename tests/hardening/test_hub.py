@@ -1,25 +1,11 @@
 """Without the Hugging Face hub, a hub id fails in one line without waiting out the hub library's retries."""
 
-import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from tests.hardening.checks import assert_no_noise
-
-
-@pytest.fixture
-def no_hub(tmp_path):
-    """An environment where the hub endpoint refuses connections and the local cache is empty."""
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
-    env.update({"HF_ENDPOINT": f"http://127.0.0.1:{port}", "HF_HOME": str(tmp_path / "hf")})
-    return env
-
 
 LOAD = ("from codealign.llm import load_backend\n"
         "b = load_backend({'type': 'transformers', 'model': 'someone/some-model'})\n"

@@ -37,6 +37,10 @@ def register(app: typer.Typer) -> None:
         cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Cache folder (default $CODEALIGN_CACHE_DIR)."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Ask and execute everything; store nothing (no resume)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars; only the summary."),
+        retry_timeouts: bool = typer.Option(
+            False, "--retry-timeouts", help="Run programs whose cached outcome is a timeout again, finished shards "
+            "included (same as --set execution.retry_timeouts=true)."
+        ),
     ) -> None:
         from rich.console import Console
 
@@ -44,8 +48,9 @@ def register(app: typer.Typer) -> None:
         from codealign.config import apply_overrides, load_config, load_yaml
         from codealign.pipeline import RunConfig, run_pipeline
         from codealign.pipeline.experiment import ExperimentConfig, is_experiment, run_experiment
-        from codealign.pipeline.progress import summary_table
+        from codealign.pipeline.progress import nothing_kept, summary_table
 
+        overrides = [*overrides, *(["execution.retry_timeouts=true"] if retry_timeouts else [])]
         if is_experiment(apply_overrides(load_yaml(config), list(overrides))):
             experiment = load_config(ExperimentConfig, config, overrides)
             console = Console(stderr=True)
@@ -53,11 +58,11 @@ def register(app: typer.Typer) -> None:
             try:
                 summary = run_experiment(experiment, cache, console, progress=not quiet)
             except KeyboardInterrupt:
-                console.print(
-                    "[yellow]interrupted[/]: finished work is saved; rerun the same command to continue "
-                    f"({experiment.run_dir})"
-                )
-                raise typer.Exit(130) from None
+                from codealign.errors import Interrupted
+
+                raise Interrupted(
+                    f"finished work is saved; rerun the same command to continue ({experiment.run_dir})"
+                ) from None
             finally:
                 cache.close()
             from codealign.pipeline.experiment import summary_table as methods_table
@@ -83,7 +88,16 @@ def register(app: typer.Typer) -> None:
         resumed = sum(usage["this_invocation"]["resumed_shards"].values())
         if resumed:
             typer.echo(f"resumed: {resumed} finished shards were skipped")
+        executions = usage["this_invocation"].get("executions") or {}
+        if executions:
+            again = executions.get("timeouts_run_again", 0)
+            typer.echo(f"executions: {executions['run']:,} run, {executions['from_cache']:,} from the cache"
+                       + (f" ({again:,} cached timeouts run again)" if again else ""))
+        empty = nothing_kept(funnel)
+        if empty:
+            console.print(f"[bold yellow]warning:[/] {empty}", highlight=False, soft_wrap=True)
         typer.echo(f"SFT: {out / 'final' / 'sft.jsonl'}  DPO: {out / 'final' / 'dpo.jsonl'}  funnel: {out / 'funnel.json'}")
         typer.echo(f"report: {out / 'report.html'}")
         if (out / "measure" / "metrics.json").exists():
             typer.echo(f"QDC: {out / 'measure' / 'report.html'}")
+        typer.echo(f"finished: {out / 'run.done'}")

@@ -239,7 +239,7 @@ def export_run(
         raise ConfigError("--shard-rows must be at least 1")
     view = RunView(run_dir)
     if not view.finished:
-        raise InputError(f"{view.path} has no final data yet (no funnel.json or final/sft.jsonl): finish the run "
+        raise InputError(f"{view.path} has not finished (no run.done, the file a run writes last): finish the run "
                          "first by rerunning its `codealign run` command")  # fmt: skip
     target = Path(out)
     if target.exists() and (not target.is_dir() or any(target.iterdir())) and not force:

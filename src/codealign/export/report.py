@@ -41,10 +41,12 @@ td{vertical-align:top}.ok{color:#2d7a3e;font-weight:600}.bad{color:#b8434b;font-
 
 def write_report(
     run_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, examples: int = 20, per_reason: int = 3,
-    measure: bool = True,
+    measure: bool = True, finishing: bool = False,
 ) -> Path:
-    """Build the page of a run from its files and write it (atomically) to `out`, by default RUN_DIR/report.html."""
-    view = RunView(run_dir)
+    """Build the page of a run from its files and write it (atomically) to `out`, by default RUN_DIR/report.html.
+
+    `finishing`: called by the run itself, between its final files and its `run.done`."""
+    view = RunView(run_dir, finishing=finishing)
     target = Path(out) if out is not None else view.path / REPORT_FILE
     html = render(view, examples=examples, per_reason=per_reason, measure=measure,
                   base=os.path.relpath(view.path, target.parent))  # fmt: skip

@@ -78,8 +78,9 @@ class Outcomes:
 class RunView:
     """Read-only access to one run directory, by what its files hold."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, finishing: bool = False) -> None:
         self.path = Path(path)
+        self._finishing = finishing  # the run writing its final files right now (before its run.done)
         if not self.path.is_dir():
             raise InputError(f"run directory not found: {self.path}")
         self.rd = RunDir(self.path)
@@ -96,7 +97,9 @@ class RunView:
 
     @property
     def finished(self) -> bool:
-        return self.funnel is not None and (self.path / "final" / "sft.jsonl").exists()
+        """The run wrote `run.done`, its last file (or is writing its final files now, for its own report)."""
+        has_final = self.funnel is not None and (self.path / "final" / "sft.jsonl").exists()
+        return has_final and (self._finishing or self.rd.is_finished())
 
     def _read_config(self) -> dict[str, Any]:
         import yaml

@@ -133,6 +133,12 @@ class Backend(ABC):
     def close(self) -> None:  # noqa: B027 - an optional hook
         """Free what `load` took."""
 
+    def ensure_loaded(self) -> None:
+        """Load now (weights, a server check) instead of on the first cache miss."""
+        if not self._loaded:
+            self.load()
+            self._loaded = True
+
     def __enter__(self) -> Backend:
         return self
 
@@ -180,9 +186,7 @@ class Backend(ABC):
             jobs.append(Job(pos, request, missing, seeds))
         if not jobs:
             return
-        if not self._loaded:
-            self.load()
-            self._loaded = True
+        self.ensure_loaded()
         pending: list[tuple[str, Any]] = []
         prompts: dict[str, Any] = {}
         started = time.perf_counter()

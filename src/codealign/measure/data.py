@@ -181,6 +181,11 @@ def resolve_input(path: str | os.PathLike) -> Path:
     if not p.exists():
         raise InputError(f"dataset not found: {p} (give a codealign run directory or a .jsonl/.parquet file)")
     if p.is_dir():
+        from codealign.runs import CONFIG_FILE, DONE_FILE
+
+        if (p / CONFIG_FILE).exists() and not (p / DONE_FILE).exists():
+            raise InputError(f"{p} is a run that has not finished (no {DONE_FILE}, the file a run writes last): "
+                             "rerun its `codealign run` command to finish it")  # fmt: skip
         for candidate in (p / "final" / "sft.jsonl", p / "final" / "sft.parquet", p / "sft.jsonl"):
             if candidate.exists():
                 return candidate

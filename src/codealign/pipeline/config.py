@@ -27,6 +27,9 @@ class ExecutionConfig(StrictModel):
     timeout: float = Field(10.0, gt=0, description="wall-clock seconds per program")
     memory_mb: int = Field(4096, ge=64, description="address-space limit per program, MiB")
     workers: int | None = Field(None, ge=1, description="programs run in parallel; default: one per CPU")
+    retry_timeouts: bool = Field(
+        False, description="run programs whose cached outcome is a timeout again (also in finished shards)"
+    )
 
 
 class ChecksConfig(StrictModel):

@@ -106,3 +106,21 @@ def summary_table(funnel: dict[str, Any], run_dir: str) -> Any:
     final = funnel.get("final", {})
     table.add_row("final", "", f"{final.get('sft', 0)} sft / {final.get('dpo', 0)} dpo", "")
     return table
+
+
+def nothing_kept(funnel: dict[str, Any]) -> str | None:
+    """For a run that kept no example: which stage or selection filter lost everything, and its main reasons."""
+    final = funnel.get("final", {})
+    if final.get("sft", 0) or final.get("dpo", 0):
+        return None
+    steps = [(name, s.get("in", 0), s.get("out", 0), s.get("rejected", {})) for name, s in funnel["stages"].items()]
+    steps += [(f"selection filter {name}", s.get("in", 0), s.get("out", 0), s.get("by_reason", {}))
+              for name, s in funnel.get("selection", {}).items()]  # fmt: skip
+    for name, n_in, n_out, reasons in steps:
+        if n_in == 0:
+            return f"the run kept nothing (0 SFT, 0 DPO): {name} got no input"
+        if n_out == 0:
+            top = sorted(reasons.items(), key=lambda kv: -kv[1])[:3]
+            why = ", ".join(f"{reason} ({count:,})" for reason, count in top) or "no reason recorded"
+            return f"the run kept nothing (0 SFT, 0 DPO): {name} removed all {n_in:,} of its input; top reasons: {why}"
+    return "the run kept nothing (0 SFT, 0 DPO)"

@@ -52,6 +52,7 @@ class Runner:
         self._backends: dict[str, Any] = {}
         self._sandbox: Any = None
         self._executor: Any = None
+        self._redone = False  # an earlier step made a finished shard again: later steps remake theirs
 
     # -- resources, opened only when a shard needs them ----------------------------------------------------------
 
@@ -89,13 +90,23 @@ class Runner:
             if self.executor is not None:
                 from codealign.scale.sandbox import ClusterSandbox
 
-                self._sandbox = ClusterSandbox(self.executor, workers=self.config.execution.workers, cache=self.cache)
+                self._sandbox = ClusterSandbox(self.executor, workers=self.config.execution.workers, cache=self.cache,
+                                               retry_timeouts=self.config.execution.retry_timeouts)  # fmt: skip
             else:
                 from codealign.sandbox import Sandbox
 
-                self._sandbox = Sandbox(workers=self.config.execution.workers, cache=self.cache)
+                self._sandbox = Sandbox(workers=self.config.execution.workers, cache=self.cache,
+                                        retry_timeouts=self.config.execution.retry_timeouts)  # fmt: skip
             self._sandbox.start()
         return self._sandbox
+
+    def preload(self) -> None:
+        """Load every backend the method uses now (a model's weights, a server's check), before any file is written."""
+        for role in getattr(self.method, "roles", (GENERATOR,)):
+            backend = self.backend_for(role)
+            load = getattr(backend, "ensure_loaded", None)
+            if load is not None:
+                load()
 
     def close(self) -> None:
         if self._sandbox is not None:
@@ -105,6 +116,15 @@ class Runner:
             backend.close()
         if self._executor is not None:
             self._executor.close()
+
+    def execution_usage(self) -> dict[str, int]:
+        """Programs this invocation ran, took from the cache, and ran again because their cached outcome was a
+        timeout (empty when it executed nothing, e.g. every execution shard was finished)."""
+        if self._sandbox is None:
+            return {}
+        stats = self._sandbox.stats
+        return {"run": stats.get("executed", 0), "from_cache": stats.get("cached", 0),
+                "timeouts_run_again": stats.get("timeouts_retried", 0)}  # fmt: skip
 
     def executor_usage(self) -> dict[str, Any]:
         return self._executor.describe() if self._executor is not None else {"type": "local"}
@@ -140,16 +160,23 @@ class Runner:
             if source is None:
                 raise ConfigError(f"stage {step.name!r} reads {step.consumes!r} records, which no earlier stage makes")
         stats, bar = self._begin(step.name, None if source is None else step.total(self, source))
+        redone_here = False
         step.start(self)
         usage: Counter = Counter()
         size = self.config.shard_size
         options = step.options()
         for shard, items in enumerate(chunks(step.inputs(self, source), size)):
-            # A shard made with other options (a feedback step switched to more mutants, say) is made again.
-            if self.rd.is_done(step.name, shard) and self.rd.marker(step.name, shard).get("options", {}) == options:
+            # A shard made with other options (a feedback step switched to more mutants, say) is made again, and so
+            # is one the step asks to redo (cached timeouts run again); every later step then redoes its shards too,
+            # since what they read changed.
+            done = self.rd.is_done(step.name, shard)
+            marker = self.rd.marker(step.name, shard) if done else {}
+            if done and not self._redone and marker.get("options", {}) == options and not step.redo(marker, self):
                 stats.resumed_shards += 1
                 hits = step.resumed_hits(items)
             else:
+                if done:
+                    redone_here = True
                 started = time.perf_counter()
                 out = step.run_shard(shard, [(shard * size + k, item) for k, item in enumerate(items)], self)
                 if options:
@@ -165,6 +192,7 @@ class Runner:
             bar.advance(len(items), hits)
         if step.uses_backend:
             self.usage[step.name] = dict(usage)
+        self._redone = self._redone or redone_here
         bar.finish()
         self.plan.names.append(step.name)
         for kind in step.produces:

@@ -6,13 +6,12 @@ with the same id downstream). Both are counted and kept as rejects.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from codealign.errors import InputError
-from codealign.records import Record
+from codealign.records import Record, iter_jsonl_lines
 
 
 def _numbered_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
@@ -23,19 +22,7 @@ def _numbered_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str
         for n, row in enumerate(iter_parquet(path), 1):
             yield n, row, ""
         return
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield n, None, f"invalid JSON: {exc.msg} (column {exc.colno})"
-                continue
-            if isinstance(obj, dict):
-                yield n, obj, ""
-            else:
-                yield n, None, f"expected a JSON object, got {type(obj).__name__}"
+    yield from iter_jsonl_lines(path, what="seeds file")
 
 
 def seed_files(path: str | Path) -> list[Path]:
@@ -54,16 +41,24 @@ def iter_seeds(path: str | Path, field: str = "seed", limit: int | None = None) 
     """Seed records in file order, interleaved with reject rows (dicts with a `reason`) for rows that were skipped."""
     seen: set[str] = set()
     kept = 0
+    skipped: list[tuple[str, int, str]] = []
     for file in seed_files(path):
+        checked = False
         for lineno, row, reason in _numbered_rows(file):
             if limit is not None and kept >= limit:
                 return
             where = {"source": str(file), "line": lineno}
             if row is None:
+                skipped.append((str(file), lineno, reason))
                 yield {**where, "reason": reason}
                 continue
             if "data" in row and "kind" in row and isinstance(row["data"], dict):  # a Record written as a dict
                 row = {**row["data"], "provenance": row.get("provenance"), "_parents": row.get("parents", [])}
+            if not checked:  # a field no row has is a mistake in the config: stop before any model is asked
+                checked = True
+                if field not in row:
+                    shown = ", ".join(k for k in row if k not in ("_parents", "provenance")) or "no fields"
+                    raise InputError(f"no field `{field}` in {file}; its rows have: {shown} (set seeds.field)")
             nested = row.get("provenance")
             provenance = {**(nested if isinstance(nested, dict) else {}), **where}
             code = row.get(field)
@@ -81,3 +76,7 @@ def iter_seeds(path: str | Path, field: str = "seed", limit: int | None = None) 
             seen.add(record.id)
             kept += 1
             yield record
+    if kept == 0 and skipped:
+        first = skipped[0]
+        raise InputError(f"no usable seed in {path}: {len(skipped):,} lines skipped (first: {first[0]}:{first[1]}: "
+                         f"{first[2]})")  # fmt: skip

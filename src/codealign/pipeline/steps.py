@@ -75,6 +75,10 @@ class Step(ABC):
         with other options is made again."""
         return {}
 
+    def redo(self, marker: dict[str, Any], ctx: Any) -> bool:
+        """Whether a finished shard (its marker) must be made again on this run."""
+        return False
+
     def total(self, ctx: Any, source: str) -> int | None:
         """How many items the step will read (the progress bar's total), or None when unknown."""
         return ctx._total(source, self.consumes or "")
@@ -286,6 +290,10 @@ class ExecuteStep(Step):
     name = EXECUTE
     consumes = "sample"
     produces = ("execution",)
+
+    def redo(self, marker: dict[str, Any], ctx: Any) -> bool:
+        # With `execution.retry_timeouts`, a shard that has timeouts runs them again (the rest comes from the cache).
+        return bool(ctx.config.execution.retry_timeouts and marker.get("rejected", {}).get("timeout"))
 
     def run_shard(self, shard: int, items: list[tuple[int, Any]], ctx: Any) -> ShardOutput:
         from codealign.synth.base import ParseError

@@ -189,16 +189,19 @@ def _near_dedup_mask(texts: list[str], options: SelectionOptions) -> list[bool]:
 
 
 class _PassRates:
-    """Samples, executed samples and passing samples by instruction category and difficulty."""
+    """Samples, executed samples and passing samples by instruction category and difficulty, and by the category
+    the response actually is (`category_actual`, read from its code: a class asked for may come back a function)."""
 
     def __init__(self) -> None:
-        self.rows: dict[str, dict[str, dict[str, Any]]] = {"category": {}, "difficulty": {}}
+        self.rows: dict[str, dict[str, dict[str, Any]]] = {"category": {}, "difficulty": {}, "category_actual": {}}
 
-    def add(self, instruction: Record, outcome: Outcome | None) -> None:
+    def add(self, instruction: Record, outcome: Outcome | None, sample: Record | None = None) -> None:
         executed = outcome is not None and outcome.status is not Status.SANDBOX_ERROR
         passed = outcome is not None and outcome.status is Status.PASSED
+        values = {prop: str(instruction.data.get(prop, "unknown")) for prop in ("category", "difficulty")}
+        values["category_actual"] = str(actual_category(instruction, sample) or "unknown")
         for prop, rows in self.rows.items():
-            value = str(instruction.data.get(prop, "unknown"))
+            value = values[prop]
             row = rows.setdefault(value, {"samples": 0, "executed": 0, "passed": 0})
             row["samples"] += 1
             row["executed"] += int(executed)
@@ -282,7 +285,7 @@ def select(
         evidence: Evidence = entry[3] if len(entry) > 3 else NO_EVIDENCE  # type: ignore[misc]
         item: Item = (instruction, sample, outcome)
         cross_seen = cross_seen or evidence.cross is not None
-        rates.add(instruction, outcome)
+        rates.add(instruction, outcome, sample)
         n_format += 1
         reason = format_reason(sample.data, tests_required=executed)
         if reason:
@@ -374,6 +377,15 @@ def select(
 # Outputs
 
 
+def actual_category(instruction: Record, sample: Record | None) -> str | None:
+    """What the response's code is (function, class or program), whatever category the instruction asked for."""
+    if sample is None or not isinstance(sample.data.get("solution"), str):
+        return None
+    from codealign.synth.code import code_kind
+
+    return code_kind(sample.data["solution"], str(instruction.data.get("language") or "python"))
+
+
 def sft_row(instruction: Record, sample: Record, outcome: Outcome | None) -> dict[str, Any]:
     """A training example: the response without its tests, the tests in their own field, lineage and provenance."""
     data = instruction.data
@@ -385,6 +397,7 @@ def sft_row(instruction: Record, sample: Record, outcome: Outcome | None) -> dic
         "response": sample.data["solution"],
         "tests": sample.data["tests"],
         "category": data.get("category"),
+        "category_actual": actual_category(instruction, sample),
         "difficulty": data.get("difficulty"),
         "language": data.get("language"),
         "concepts": data.get("concepts"),

@@ -93,6 +93,40 @@ def program_parts(solution: str, tests: str, language: str = "python") -> tuple[
     return code, join_blocks(tests)
 
 
+def code_kind(solution: str, language: str = "python") -> str | None:
+    """What a response's code is, read from it rather than from what was asked: a `program` when it does something
+    when run (reads standard input or argv, has a main guard, calls or loops at top level), else a `class` when it
+    defines one at top level, else a `function`; None when the code does not parse or is in another language."""
+    if language != "python":
+        return None
+    tree = _parse(join_blocks(solution) if "```" in solution else solution)
+    if tree is None:
+        return None
+    has_class = has_function = runs = False
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            has_class = True
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            has_function = True
+        elif isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.Pass)):
+            continue
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # a docstring
+        else:
+            runs = True  # a main guard, a call, a loop, a print: what a script does
+    reads_input = any(
+        (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "input")
+        or (isinstance(n, ast.Attribute) and n.attr in ("stdin", "argv") and isinstance(n.value, ast.Name)
+            and n.value.id == "sys")
+        for n in ast.walk(tree)
+    )  # fmt: skip
+    if runs or reads_input:
+        return "program"
+    if has_class:
+        return "class"
+    return "function" if has_function else None
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Names and skeletons
 
