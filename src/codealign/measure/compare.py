@@ -40,8 +40,24 @@ def figure(report: dict[str, Any], dotted: str) -> Any:
     return report["metrics"].get(name, {}).get("values", {}).get(key)
 
 
+def measured_on(report: dict[str, Any], figure_key: str, keys: set[str]) -> int | None:
+    """How many records a size-bound figure was computed on (None for a figure that does not grow or shrink with
+    the dataset): the seeded sample (`.sample`, at most `sample_size` records) or the whole dataset (a figure with
+    a `.sample` twin)."""
+    records = int(report["dataset"].get("records") or 0)
+    if figure_key.endswith(".sample"):
+        return min(records, int(report.get("settings", {}).get("sample_size") or records))
+    if f"{figure_key}.sample" in keys:
+        return records
+    return None
+
+
 def rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (metric, figure) found in any report, in the first report's order."""
+    """One row per (metric, figure) found in any report, in the first report's order.
+
+    A row is `comparable` when every report computed it with the same definition version and, for a figure that
+    depends on how many records it saw (Vendi, distinct-n, compression), on as many records; `note` says why not.
+    """
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for r in reports:
         for name, m in r["metrics"].items():
@@ -54,9 +70,25 @@ def rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (name, key), row in seen.items():
         row["values"] = [figure(r, f"{name}.{key}") for r in reports]
         versions = {r["metrics"][name]["version"] for r in reports if name in r["metrics"]}
-        row["comparable"] = len(versions) == 1
+        sizes = [measured_on(r, key, set(r["metrics"].get(name, {}).get("values", {}))) for r in reports]
+        row["records"] = sizes if any(n is not None for n in sizes) else None
+        notes = []
+        if len(versions) > 1:
+            notes.append("definition versions differ")
+        if row["records"] is not None and len({n for n in sizes if n is not None}) > 1:
+            notes.append(f"not comparable: measured on {' vs '.join(f'{n:,}' if n is not None else '?' for n in sizes)}"
+                         " records")
+        row["comparable"] = not notes
+        row["note"] = "; ".join(notes)
         out.append(row)
     return out
+
+
+def smallest_common_size(reports: list[dict[str, Any]]) -> int | None:
+    """The sample size at which every report's size-bound figures would compare, when they do not now."""
+    sizes = {min(int(r["dataset"].get("records") or 0), int(r.get("settings", {}).get("sample_size") or 0))
+             for r in reports}
+    return min(sizes) if len(sizes) > 1 else None
 
 
 def _best(values: list[Any], direction: str) -> int | None:
@@ -95,9 +127,10 @@ def write_comparison(
         fh.write("\n")
     with AtomicWriter(out / "compare.csv") as fh:
         w = csv.writer(fh)
-        w.writerow(["group", "metric", "figure", "direction", *names])
+        w.writerow(["group", "metric", "figure", "direction", *names, "comparable", "note"])
         for row in table:
-            w.writerow([row["group"], row["metric"], row["figure"], row["direction"], *row["values"]])
+            w.writerow([row["group"], row["metric"], row["figure"], row["direction"], *row["values"],
+                        "yes" if row["comparable"] else "no", row["note"]])  # fmt: skip
     with AtomicWriter(out / "compare.html") as fh:
         fh.write(_html(reports, names, table, x, y, sections) + "\n")
     return {"json": out / "compare.json", "csv": out / "compare.csv", "html": out / "compare.html"}
@@ -119,18 +152,23 @@ def _html(
     body.append(f"<p>{legend}</p>")
     if x and y:
         points = [(n, figure(r, x), figure(r, y)) for n, r in zip(names, reports, strict=True)]
-        body.append('<h2>Quality–diversity trade-off</h2><p class="muted">Up and to the right is better on both. '
-                    "Diversity is measured on a fixed-size sample, so datasets of different sizes compare fairly.</p>")
+        axis = {f"{row['metric']}.{row['figure']}": row for row in table}
+        caveats = [f"<b>{escape(a)}</b>: {escape(axis[a]['note'])}" for a in (x, y)
+                   if a in axis and not axis[a]["comparable"]]  # fmt: skip
+        note = ("Diversity is measured on a fixed-size sample, so datasets of at least that size compare fairly."
+                if not caveats else "Careful: " + "; ".join(caveats) + ".")
+        body.append(f'<h2>Quality–diversity trade-off</h2><p class="muted">Up and to the right is better on both. '
+                    f"{note}</p>")
         body.append(f'<div class="card">{scatter(points, x, y)}</div>')
     head = "".join(f"<th>{escape(n)}</th>" for n in names)
     for group, title in GROUPS.items():
         trs = []
         for row in (r for r in table if r["group"] == group):
-            best = _best(row["values"], row["direction"])
+            best = _best(row["values"], row["direction"]) if row["comparable"] else None
             cells = "".join(
                 f'<td class="num"{BEST if i == best else ""}>{fmt(v)}</td>' for i, v in enumerate(row["values"])
             )
-            flag = "" if row["comparable"] else ' <span class="note">(definition versions differ)</span>'
+            flag = "" if row["comparable"] else f' <span class="note">({escape(row["note"])})</span>'
             trs.append(f"<tr><td>{escape(row['metric'])}</td><td><code>{escape(row['figure'])}</code> "
                        f"{ARROW.get(row['direction'], '')}{flag}</td>{cells}</tr>")
         if trs:

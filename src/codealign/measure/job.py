@@ -137,7 +137,7 @@ def compare_job(
     """Measure each input that is a dataset (into OUT/<name>/), load each that is a report, and compare them all."""
     from rich.console import Console
 
-    from codealign.measure.compare import load_report, write_comparison
+    from codealign.measure.compare import load_report, smallest_common_size, write_comparison
 
     labels = _csv(names)
     if len(inputs) < 2:
@@ -156,5 +156,36 @@ def compare_job(
             report = measure_job(Path(path), Path(out) / f"{i + 1}-{slug}", name=label, **measure_options)
         reports.append(report)
     written = write_comparison(reports, out, x=x, y=y)
-    Console(stderr=True).print(f"wrote {written['html']}, {written['csv']} and {written['json']}", highlight=False)
+    console = Console(stderr=True)
+    Console().print(comparison_table(reports))
+    smallest = smallest_common_size(reports)
+    if smallest is not None:
+        console.print(f"[yellow]note:[/] figures that depend on how many records they saw (Vendi, distinct-n, "
+                      f"compression) are marked not comparable: the inputs were measured on different numbers of "
+                      f"records; measure them with --sample-size {smallest} to compare them at the smallest common "
+                      "size", highlight=False, soft_wrap=True)  # fmt: skip
+    console.print(f"wrote {written['html']}, {written['csv']} and {written['json']}", highlight=False)
     return written
+
+
+def comparison_table(reports: list[dict[str, Any]]) -> Any:
+    """Every figure of the comparison, one column per input; figures that do not compare say why."""
+    from rich.table import Table
+
+    from codealign.measure.compare import rows
+
+    names = [r["dataset"]["name"] for r in reports]
+    if len(set(names)) < len(names):
+        names = [f"{n} ({i + 1})" for i, n in enumerate(names)]
+    table = Table(title=" vs ".join(f"{n} ({r['dataset']['records']:,})" for n, r in zip(names, reports, strict=True)))
+    table.add_column("group")
+    table.add_column("figure", no_wrap=True)
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_column("note")
+    last = None
+    for row in rows(reports):
+        group = row["group"] if row["group"] != last else ""
+        last = row["group"]
+        table.add_row(group, f"{row['metric']}.{row['figure']}", *(fmt(v) for v in row["values"]), row["note"])
+    return table
