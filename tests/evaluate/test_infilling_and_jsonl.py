@@ -98,6 +98,23 @@ def test_jsonl_tasks_any_language_and_bad_files(tmp_path):
         get_benchmark("humaneval++")
 
 
+def test_jsonl_tests_in_code_blocks_run_as_code(tmp_path):
+    """A run's final/sft.jsonl keeps its tests as a markdown code block; as a jsonl: benchmark they run as code."""
+    from codealign.sandbox import Sandbox
+
+    rows = [{"instruction": "Write double(x).", "response": "```python\ndef double(x):\n    return 2 * x\n```",
+             "tests": "```python\nassert double(2) == 4\nassert double(-1) == -2\n```"}]  # fmt: skip
+    (tmp_path / "sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    bench = get_benchmark(f"jsonl:{tmp_path / 'sft.jsonl'}")
+    (task,) = bench.tasks()
+    assert task.entry_point == "double" and "```" not in bench.tests_for(task)
+    programs = [bench.program(task, bench.from_chat(task, text), bench.limits(None, 1024), pid)
+                for pid, text in (("right", rows[0]["response"]), ("wrong", "```python\ndef double(x):\n    return x\n```"))]  # fmt: skip
+    with Sandbox(workers=1) as sandbox:
+        outcomes = {o.id: o for o in sandbox.run_all(programs)}
+    assert outcomes["right"].passed and not outcomes["wrong"].passed and outcomes["wrong"].error_type == "AssertionError"
+
+
 def test_train_data_overlap_names_the_tasks_in_the_training_set(tmp_path):
     train = tmp_path / "run" / "final"
     train.mkdir(parents=True)

@@ -1,7 +1,8 @@
 """`jsonl:PATH`: a user's own tasks, one JSON object a line, in any language the sandbox runs.
 
 Fields: `prompt` (what a base model continues; or `instruction`, what a chat model is asked), `tests` (or `test`:
-code that runs after the program; a `check` function it defines but does not call is called on the entry point),
+code that runs after the program, plain or in markdown code blocks; a `check` function it defines but does not call
+is called on the entry point),
 `entry_point` (optional: the function the tests call), `task_id` (default: the line number), `language`
 (default python), `stop` (optional completion-mode stop strings), `canonical_solution` (optional). A held-out slice of
 a codealign run's `final/sft.jsonl` (instruction, tests) works as it is, in chat mode.
@@ -58,6 +59,7 @@ class JsonlTasks(Benchmark):
                 raise InputError(f"{self.path}: task {i} has neither a `prompt` nor an `instruction` string")
             if not isinstance(tests, str) or not tests.strip():
                 raise InputError(f"{self.path}: task {i} has no `tests` string")
+            tests = _unfenced(tests)
             task_id = str(row.get("task_id", row.get("id", i)))
             if task_id in seen:
                 raise InputError(f"{self.path}: task_id {task_id!r} appears twice")
@@ -92,6 +94,16 @@ def _language(name: str) -> str:
     from codealign.registry import LANGUAGES
 
     return LANGUAGES.entry(name).name if name in LANGUAGES else name
+
+
+def _unfenced(tests: str) -> str:
+    """Tests written as markdown code blocks (a codealign run's final/sft.jsonl keeps them so): the blocks' code."""
+    if not re.search(r"^[ \t]*(```|~~~)", tests, re.M):
+        return tests
+    from codealign.evaluate.extract import fenced_blocks
+
+    blocks = [b.code for b in fenced_blocks(tests) if b.code.strip()]
+    return "\n".join(blocks) if blocks else tests
 
 
 def _guess_entry_point(prompt: str, tests: str, language: str) -> str:
