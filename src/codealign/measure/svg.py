@@ -1,4 +1,4 @@
-"""Small inline-SVG charts for the HTML reports: histogram, horizontal bars, quantile strips, labelled scatter.
+"""Small inline-SVG charts for the HTML reports: histogram, horizontal bars, quantile strips, labelled scatter, lines.
 
 Each function returns one self-contained `<svg>` element; no scripts, fonts or files are referenced.
 """
@@ -202,5 +202,71 @@ def stacked_bars(
             )
             x0 += bw
         parts.append(f'<text x="{x0 + 6:.1f}" y="{y + 13}">{escape(note)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def lines(
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    xlabels: Sequence[str],
+    label: str,
+    width: int = 380,
+    height: int = 200,
+    ymin: float | None = None,
+    ymax: float | None = None,
+) -> str:
+    """One line per series over shared x positions (rounds, models), a dot per value, a legend; None is a gap.
+
+    The y axis spans the values unless `ymin`/`ymax` fix it (0 and 1 for rates).
+    """
+    legend: list[tuple[float, float, str]] = []  # x, y, name: entries flow left to right, then wrap
+    x, y = 4.0, 26.0
+    for name, _ in series:
+        shown = name if len(name) <= 40 else name[:39] + "…"
+        step = 22 + 6.2 * len(shown)
+        if x > 4 and x + step > width:
+            x, y = 4.0, y + 14
+        legend.append((x, y, shown))
+        x += step
+    left, right, top, bottom = 44, 12, y + 8, 30
+    w, h = width - left - right, height - top - bottom
+    inset = min(28.0, w / 4)  # the first and last x labels stay inside the frame
+    values = [v for _, vs in series for v in vs if v is not None]
+    lo = ymin if ymin is not None else min(values, default=0.0)
+    hi = ymax if ymax is not None else max(values, default=1.0)
+    if hi <= lo:
+        lo, hi = lo - (abs(lo) * 0.1 or 1.0), hi + (abs(hi) * 0.1 or 1.0)
+    n = max(len(xlabels), 1)
+
+    def px(i: int) -> float:
+        return left + (w / 2 if n == 1 else inset + i * (w - 2 * inset) / (n - 1))
+
+    def py(v: float) -> float:
+        return top + h - (v - lo) / (hi - lo) * h
+
+    parts = [_open(width, height, label), f'<text x="4" y="12" font-weight="600">{escape(label)}</text>']
+    for k, ((name, _), (lx, ly, shown)) in enumerate(zip(series, legend, strict=True)):
+        parts.append(f'<rect x="{lx:.1f}" y="{ly - 8}" width="14" height="3" fill="{PALETTE[k % len(PALETTE)]}"/>')
+        parts.append(f'<text x="{lx + 18:.1f}" y="{ly - 3}"><title>{escape(name)}</title>{escape(shown)}</text>')
+    parts.append(f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#ccc"/>')
+    for t in _ticks(lo, hi, 4):
+        parts.append(f'<text x="{left - 4}" y="{py(t) + 4:.1f}" text-anchor="end">{fmt(t)}</text>')
+        parts.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{left + w}" y2="{py(t):.1f}" stroke="#eee"/>')
+    for i, name in enumerate(xlabels):
+        parts.append(f'<text x="{px(i):.1f}" y="{top + h + 15}" text-anchor="middle">{escape(name)}</text>')
+    for k, (name, vs) in enumerate(series):
+        c = PALETTE[k % len(PALETTE)]
+        runs: list[list[tuple[float, float, float]]] = [[]]
+        for i, v in enumerate(vs):  # a None breaks the line
+            if v is None:
+                runs.append([])
+            else:
+                runs[-1].append((px(i), py(v), v))
+        for run in runs:
+            if len(run) > 1:
+                path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in run)
+                parts.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="2"/>')
+            for x, y, v in run:
+                parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{c}"><title>{escape(name)}: {fmt(v)}</title></circle>')
     parts.append("</svg>")
     return "".join(parts)
