@@ -32,7 +32,8 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         got = err.get("input")
-        shown = "" if err["type"] in ("extra_forbidden", "missing") else f" (got {got!r})"
+        # A whole-model check (loc is the root) would show the whole config as what it got.
+        shown = "" if err["type"] in ("extra_forbidden", "missing") or not err["loc"] else f" (got {got!r})"
         lines.append(f"{loc}: {msg}{shown}")
     return f"invalid {source}: " + "; ".join(lines)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from codealign.pipeline.steps import GenerateStep, ShardOutput, lineage, sample_program
+from codealign.pipeline.steps import TRUNCATED, GenerateStep, ShardOutput, lineage, sample_program
 from codealign.records import Record
 
 REPAIR = "repair"
@@ -76,7 +76,7 @@ class RepairStep(GenerateStep):
                 where = {"index": index, "input": original.id, "round": rnd + 1}
                 completion = result.completions[0] if result.completions else None
                 if completion is None or completion.finish_reason != "stop":
-                    reason = "truncated at max_tokens" if completion is not None and completion.finish_reason == "length" else "backend error"
+                    reason = TRUNCATED if completion is not None and completion.finish_reason == "length" else "backend error"
                     counts[reason] += 1
                     rejects.append({**where, "reason": reason, "raw": completion.text if completion else None, "error": result.error})
                     continue

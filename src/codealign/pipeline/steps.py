@@ -30,6 +30,7 @@ from codealign.records import Record
 SEEDS = "seeds"
 EXECUTE = "execute"
 EXECUTION_CHECKS = ("asserts",)  # what the sandbox measures while each sample runs (the test-quality gate reads it)
+TRUNCATED = "truncated at max_tokens"  # the reject reason of an answer cut by max_tokens
 
 
 @dataclass
@@ -171,7 +172,7 @@ class GenerateStep(Step):
                         rejects.append({**where, "reason": "backend error", "error": result.error})
                         continue
                     if completion.finish_reason != "stop":
-                        reason = "truncated at max_tokens" if completion.finish_reason == "length" else "backend error"
+                        reason = TRUNCATED if completion.finish_reason == "length" else "backend error"
                         rejects.append({**where, "reason": reason, "raw": completion.text})
                         continue
                     parsed = stage.parse(completion.text, record, index, sample, rnd)
