@@ -35,7 +35,8 @@ test-all: install
 	$(PY) -m pytest -q -m "not gpu"
 
 # The main job with no model hub: the scripted OpenAI-compatible server (codealign.testing) stands in for the model;
-# then the tiny random test model is trained on the run (SFT, then DPO) and evaluated.
+# then the tiny random test model is trained on the run (SFT, then DPO) and evaluated; then two rounds of
+# `codealign loop` (examples/loop-demo.yaml) in which the loop restarts the scripted server on each round's model.
 DEMO_TRAIN := --set batch_size=2 --set per_device_batch_size=2 --set epochs=10 --set logging_steps=1 --set gradient_checkpointing=false
 demo: install
 	@tmp=$$(mktemp -d); \
@@ -51,7 +52,9 @@ demo: install
 	$(VENV)/bin/codealign train examples/train-dpo.yaml --set model=runs/demo/model/sft --set data=runs/demo \
 	  --set output_dir=runs/demo/model/dpo $(DEMO_TRAIN) --set learning_rate=1e-4 || exit $$?; \
 	$(VENV)/bin/codealign evaluate --benchmark jsonl:examples/evaluate_tasks.jsonl --model runs/demo/model/dpo \
-	  --max-tokens 48 --train-data runs/demo -o runs/demo/evaluate/results.jsonl || exit $$?
+	  --max-tokens 48 --train-data runs/demo -o runs/demo/evaluate/results.jsonl || exit $$?; \
+	port=$$($(PY) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	$(VENV)/bin/codealign loop examples/loop-demo.yaml --set run.backend.base_url=http://127.0.0.1:$$port/v1 || exit $$?
 
 # Every method on the same seeds against the scripted server, compared in runs/compare/compare/compare.html.
 demo-compare: install

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "report",
     "export",
     "train",
+    "loop",
 ]
 
 # Commands that write their files as they go (a run's shards and markers, which resume relies on) and read some
