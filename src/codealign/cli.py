@@ -33,7 +33,7 @@ COMMAND_MODULES = [
 
 # Commands that write their files as they go (a run's shards and markers, which resume relies on) and read some
 # back before they end; every other command's files are renamed into place together when it succeeds.
-COMMITS_AS_IT_GOES = {"run"}
+COMMITS_AS_IT_GOES = {"run", "train", "loop"}
 
 _APP: Any = None
 
