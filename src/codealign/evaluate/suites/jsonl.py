@@ -2,10 +2,9 @@
 
 Fields: `prompt` (what a base model continues; or `instruction`, what a chat model is asked), `tests` (or `test`:
 code that runs after the program, plain or in markdown code blocks; a `check` function it defines but does not call
-is called on the entry point),
-`entry_point` (optional: the function the tests call), `task_id` (default: the line number), `language`
-(default python), `stop` (optional completion-mode stop strings), `canonical_solution` (optional). A held-out slice of
-a codealign run's `final/sft.jsonl` (instruction, tests) works as it is, in chat mode.
+is called on the entry point), `entry_point` (optional: the function the tests call), `task_id` (default: the line
+number), `language` (default python), `stop` (optional completion-mode stop strings), `canonical_solution`
+(optional). A held-out slice of a codealign run's `final/sft.jsonl` (instruction, tests) works as it is, in chat mode.
 """
 
 from __future__ import annotations
