@@ -1,4 +1,5 @@
 import os
+import signal
 
 import pytest
 
@@ -9,6 +10,15 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("CODEALIGN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("CODEALIGN_NO_PLUGINS", "1")
     os.environ.pop("OPENAI_API_KEY", None)
+
+
+@pytest.fixture(autouse=True)
+def _sigint_restored():
+    """A command run in-process ignores Ctrl-C once it finishes (as its process is about to exit); the test session
+    goes on, so the handler comes back, or every later subprocess would start with SIGINT ignored."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
 
 
 @pytest.fixture(scope="session")
