@@ -299,7 +299,6 @@ class ScriptedServer:
         entry = {
             "time": time.time(),
             "path": path,
-            "model": body.get("model"),
             "stage": stage,
             "scenario": scenario,
             "n": n,
