@@ -149,7 +149,8 @@ def test_compare_command_side_by_side(he_rows, tmp_path):
     assert varied > 3 * repeated
     page = parse(out / "compare.html")
     assert page.svgs >= 1 and "Quality–diversity trade-off" in " ".join(page.text)
-    assert (out / "compare.csv").read_text().splitlines()[0].endswith("varied,repeated")
+    header = (out / "compare.csv").read_text().splitlines()[0].split(",")
+    assert header[4:] == ["varied", "repeated", "comparable", "note"]
     # Reports can be compared again without measuring: folders holding metrics.json are read as they are.
     again = subprocess.run([*CODEALIGN, "compare", str(out / "1-varied"), str(out / "2-repeated"), "-o", str(tmp_path / "c2")],
                            capture_output=True, text=True, timeout=60, env=WIDE)
