@@ -35,7 +35,8 @@ def _open(width: int, height: int, label: str) -> str:
     )
 
 
-def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+def ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) covering [lo, hi]."""
     if hi <= lo:
         return [lo]
     raw = (hi - lo) / count
@@ -44,7 +45,7 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
         if raw <= step * mult:
             step *= mult
             break
-    first = math.ceil(lo / step) * step
+    first = math.ceil(lo / step - 1e-9) * step
     return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
 
 
@@ -67,7 +68,7 @@ def histogram(
             f'fill="{PALETTE[0]}"><title>{fmt(edges[i])} – {fmt(edges[i + 1])}: {c:,}</title></rect>'
         )
     parts.append(f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#555"/>')
-    for t in _ticks(lo, hi):
+    for t in ticks(lo, hi):
         x = left + (t - lo) / span * w
         parts.append(f'<line x1="{x:.1f}" y1="{top + h}" x2="{x:.1f}" y2="{top + h + 4}" stroke="#555"/>')
         parts.append(f'<text x="{x:.1f}" y="{top + h + 15}" text-anchor="middle">{fmt(t)}</text>')
@@ -124,7 +125,7 @@ def quantile_strips(rows: Sequence[tuple[str, dict[str, float]]], label: str, wi
         if q.get("mean") is not None:
             parts.append(f'<circle cx="{x(q["mean"]):.1f}" cy="{y}" r="2.5" fill="#222"/>')
     base = top + row * len(rows)
-    for t in _ticks(lo, hi):
+    for t in ticks(lo, hi):
         parts.append(f'<text x="{x(t):.1f}" y="{base + 14}" text-anchor="middle">{fmt(t)}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -145,10 +146,10 @@ def scatter(points: Sequence[tuple[str, float, float]], xlabel: str, ylabel: str
     (x0, x1), (y0, y1) = padded(xs), padded(ys)
     parts = [_open(width, height, f"{ylabel} vs {xlabel}")]
     parts.append(f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#bbb"/>')
-    for t in _ticks(x0, x1):
+    for t in ticks(x0, x1):
         px = left + (t - x0) / (x1 - x0) * w
         parts.append(f'<text x="{px:.1f}" y="{top + h + 14}" text-anchor="middle">{fmt(t)}</text>')
-    for t in _ticks(y0, y1):
+    for t in ticks(y0, y1):
         py = top + h - (t - y0) / (y1 - y0) * h
         parts.append(f'<text x="{left - 4}" y="{py + 4:.1f}" text-anchor="end">{fmt(t)}</text>')
     parts.append(f'<text x="{left + w / 2}" y="{height - 6}" text-anchor="middle">{escape(xlabel)} →</text>')
@@ -249,7 +250,7 @@ def lines(
         parts.append(f'<rect x="{lx:.1f}" y="{ly - 8}" width="14" height="3" fill="{PALETTE[k % len(PALETTE)]}"/>')
         parts.append(f'<text x="{lx + 18:.1f}" y="{ly - 3}"><title>{escape(name)}</title>{escape(shown)}</text>')
     parts.append(f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#ccc"/>')
-    for t in _ticks(lo, hi, 4):
+    for t in ticks(lo, hi, 4):
         parts.append(f'<text x="{left - 4}" y="{py(t) + 4:.1f}" text-anchor="end">{fmt(t)}</text>')
         parts.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{left + w}" y2="{py(t):.1f}" stroke="#eee"/>')
     for i, name in enumerate(xlabels):

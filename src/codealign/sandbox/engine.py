@@ -124,7 +124,27 @@ class _Worker:
         self.kill()
 
 
-class Sandbox:
+class OutcomeStream:
+    """`run` and `run_all` for a sandbox (local or on a cluster) that yields (input position, outcome) pairs."""
+
+    def _run_indexed(self, programs: Iterator[Program]) -> Iterator[tuple[int, Outcome]]:
+        raise NotImplementedError
+
+    def run_all(self, programs: Iterable[Program]) -> list[Outcome]:
+        """Outcomes in the order of `programs`."""
+        indexed = list(programs)
+        out: list[Outcome | None] = [None] * len(indexed)
+        for seq, outcome in self._run_indexed(iter(indexed)):
+            out[seq] = outcome
+        return out  # type: ignore[return-value]
+
+    def run(self, programs: Iterable[Program]) -> Iterator[Outcome]:
+        """Outcomes as they finish, in any order (`outcome.id == program.id`); memory stays flat."""
+        for _, outcome in self._run_indexed(iter(programs)):
+            yield outcome
+
+
+class Sandbox(OutcomeStream):
     """A pool of isolated workers. Use as a context manager; `run` streams, `run_all` keeps input order.
 
     `isolation`: "auto" (bubblewrap, else bare namespaces with a loud warning), "bwrap", "unshare" or "none"
@@ -277,19 +297,6 @@ class Sandbox:
         if program.language in registry:
             return program.model_copy(update={"language": registry.entry(program.language).name})
         return program
-
-    def run_all(self, programs: Iterable[Program]) -> list[Outcome]:
-        """Outcomes in the order of `programs`."""
-        indexed = list(programs)
-        out: list[Outcome | None] = [None] * len(indexed)
-        for seq, outcome in self._run_indexed(iter(indexed)):
-            out[seq] = outcome
-        return out  # type: ignore[return-value]
-
-    def run(self, programs: Iterable[Program]) -> Iterator[Outcome]:
-        """Outcomes as they finish, in any order (`outcome.id == program.id`); memory stays flat."""
-        for _, outcome in self._run_indexed(iter(programs)):
-            yield outcome
 
     def _run_indexed(self, programs: Iterator[Program]) -> Iterator[tuple[int, Outcome]]:
         if not self._pool:

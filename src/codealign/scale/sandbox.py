@@ -10,11 +10,11 @@ own is gone, and its batch is run again there; outcomes depend only on the progr
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from codealign.cache import NullCache
-from codealign.sandbox.engine import CACHE_NS, Sandbox, usable_outcomes
+from codealign.sandbox.engine import CACHE_NS, OutcomeStream, Sandbox, usable_outcomes
 from codealign.sandbox.types import Outcome, Program, Status
 from codealign.scale.executor import lost_work
 
@@ -42,7 +42,7 @@ class SandboxActor:
         return self.node, [o.model_dump(mode="json", exclude={"cached"}) for o in outcomes]
 
 
-class ClusterSandbox:
+class ClusterSandbox(OutcomeStream):
     """`Sandbox` whose programs run in actors on every node of a Ray cluster (see the module docstring)."""
 
     def __init__(
@@ -106,19 +106,6 @@ class ClusterSandbox:
     def unsupported(self, language: str) -> str | None:
         """Why the pools cannot run `language`, as the driver's own sandbox sees it (nodes are set up alike)."""
         return self._keys.unsupported(language)
-
-    def run_all(self, programs: Iterable[Program]) -> list[Outcome]:
-        """Outcomes in the order of `programs`."""
-        indexed = list(programs)
-        out: list[Outcome | None] = [None] * len(indexed)
-        for seq, outcome in self._run_indexed(iter(indexed)):
-            out[seq] = outcome
-        return out  # type: ignore[return-value]
-
-    def run(self, programs: Iterable[Program]) -> Iterator[Outcome]:
-        """Outcomes as they finish, in any order (`outcome.id == program.id`)."""
-        for _, outcome in self._run_indexed(iter(programs)):
-            yield outcome
 
     def _run_indexed(self, programs: Iterator[Program]) -> Iterator[tuple[int, Outcome]]:
         self.start()

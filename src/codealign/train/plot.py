@@ -5,9 +5,10 @@ image viewer opens it, and the model card shows it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from html import escape
+
+from codealign.measure.svg import ticks
 
 COLORS = ("#3b6ea8", "#d1762b", "#4a9a5b", "#b8434b")
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
@@ -19,20 +20,6 @@ def _nice(x: float) -> str:
     if abs(x) >= 1000 or float(x).is_integer():
         return f"{x:,.0f}"
     return f"{x:.3g}"
-
-
-def ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values covering [lo, hi]."""
-    if hi <= lo:
-        return [lo]
-    raw = (hi - lo) / count
-    step = 10 ** math.floor(math.log10(raw))
-    for mult in (1, 2, 5, 10):
-        if raw <= step * mult:
-            step *= mult
-            break
-    first = math.ceil(lo / step - 1e-9) * step
-    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
 
 
 def chart(
