@@ -132,7 +132,7 @@ class TransformersBackend(Backend):
         ids, mask, pos = ids.to(self.device), mask.to(self.device), pos.to(self.device)
         # logits_to_keep=1: the prompt's other logits would cost length x vocabulary floats for nothing.
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
-        return out, out.past_key_values, mask, pos[:, -1:]
+        return out, out.cache, mask, pos[:, -1:]
 
     def _decode(self, rows: list[_Row]) -> None:
         torch = self._torch
@@ -185,9 +185,9 @@ class TransformersBackend(Backend):
                 mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
                 last = last + 1
                 step = torch.tensor(nxt, dtype=torch.long, device=dev)[:, None]
-                out = self.model(input_ids=step, attention_mask=mask, position_ids=last, past_key_values=past,
+                out = self.model(input_ids=step, attention_mask=mask, position_ids=last, cache=past,
                                  use_cache=True, logits_to_keep=1)
-                past = out.past_key_values
+                past = out.cache
 
     def _pick(self, logits: Any, row: _Row, gen: Any) -> int:
         torch = self._torch
