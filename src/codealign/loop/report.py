@@ -12,7 +12,7 @@ from typing import Any
 from codealign.loop.steps import OWN_DATA
 
 PLOT_CSS = (".plots{display:flex;flex-wrap:wrap;gap:10px}.plots svg{background:#fff;border:1px solid #dde2ea;"
-            "border-radius:6px}td.num{white-space:nowrap}")
+            "border-radius:6px}td.num{white-space:nowrap}.wide{overflow-x:auto;max-width:100%}")
 
 
 def pass1(figures: dict[str, Any] | None) -> float | None:
@@ -197,7 +197,9 @@ def write_report(config: Any, summary: dict[str, Any], path: Path) -> Path:
         tds += "".join(f'<td class="num">{escape(_f(row.get(f"pass@1 {b}")))}</td>' for b in benchmarks)
         tds += f'<td class="num">{escape(own)}</td><td>{" · ".join(files)}</td>'
         trs.append(f"<tr>{tds}</tr>")
-    table = "<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>" + "".join(trs) + "</table>"
+    # A round has many columns: the table scrolls inside its own box, the page keeps the window's width.
+    table = ('<div class="wide"><table><tr>' + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"
+             + "".join(trs) + "</table></div>")
     qdc_head = "".join(f"<th>round {r['round']}</th>" for r in rows if r["round"] != "base")
     qdc_rows = "".join(
         f"<tr><td><code>{escape(fig)}</code></td>"
