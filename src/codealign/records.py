@@ -203,6 +203,16 @@ def no_usable_lines(path: str | os.PathLike, count: int, first: BadLine) -> Inpu
     return InputError(f"no usable line in {path}: {count:,} skipped (first: line {first.lineno}: {first.reason})")
 
 
+def get_field(row: dict[str, Any], dotted: str) -> Any:
+    """`row["a"]["b"]` for "a.b"; None when any part is missing."""
+    node: Any = row
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
 def has_field(row: dict[str, Any], dotted: str) -> bool:
     """Whether the dotted path exists in `row` (its value may be null)."""
     node: Any = row

@@ -16,10 +16,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from codealign.curate.lines import get_field, jsonl_files, parse_line, read_span, scan_lines, too_long
+from codealign.curate.lines import jsonl_files, parse_line, read_span, scan_lines, too_long
 from codealign.curate.report import Funnel, progress_bar, side_path
 from codealign.errors import InputError
-from codealign.records import AtomicWriter, BadLine, iter_rows, no_usable_lines, write_rows
+from codealign.records import AtomicWriter, BadLine, get_field, iter_rows, no_usable_lines, write_rows
 
 KEEP, NO_TEXT, EXACT, NEAR = 0, 1, 2, 3
 STEP = "dedup"

@@ -87,16 +87,6 @@ def too_long(size: int, max_line_bytes: int = MAX_LINE_BYTES) -> str:
     return f"line of {size / 1e6:.1f} MB is over the {max_line_bytes / 2**20:g} MiB limit per record"
 
 
-def get_field(row: dict[str, Any], dotted: str) -> Any:
-    """`row["a"]["b"]` for "a.b"; None when any part is missing."""
-    node: Any = row
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def read_span(fh: Any, offset: int, end: int) -> bytes:
     """The bytes of a line (without its line end) from an open binary file."""
     fh.seek(offset)

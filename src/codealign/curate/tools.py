@@ -11,9 +11,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from codealign.curate.lines import get_field
 from codealign.curate.report import Funnel, progress_bar, side_path
-from codealign.records import BadLine, iter_rows, require_fields, write_rows
+from codealign.records import BadLine, get_field, iter_rows, require_fields, write_rows
 
 
 def _report_bad(funnel: Funnel, step: str, bad: list[BadLine]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from codealign.config import StrictModel
 from codealign.errors import InputError
-from codealign.records import BadLine, iter_rows, require_fields
+from codealign.records import BadLine, get_field, iter_rows, require_fields
 
 # Where each field is looked for when the user names none: top level first, then the lineage a pipeline keeps.
 DEFAULT_CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -52,16 +52,10 @@ class FieldMap(StrictModel):
 
 def lookup(row: dict[str, Any], dotted: str) -> Any:
     """The value at `a.b.c` in nested dicts, or None. A codealign Record row is searched inside its `data` too."""
-    for base in (row, row.get("data") if isinstance(row.get("data"), dict) else None):
-        node: Any = base
-        for part in dotted.split("."):
-            if not isinstance(node, dict) or part not in node:
-                node = None
-                break
-            node = node[part]
-        if node is not None:
-            return node
-    return None
+    found = get_field(row, dotted)
+    if found is None and isinstance(row.get("data"), dict):
+        found = get_field(row["data"], dotted)
+    return found
 
 
 def extract_code(response: str, language: str = "python") -> str:

@@ -89,6 +89,23 @@ class Step(ABC):
         """Compute shard `shard`; `items` are (stable position in the step's input, item)."""
 
 
+class StageStep(Step):
+    """A step that runs one stage of the method: its name, input, products and order come from the stage."""
+
+    def __init__(self, stage: Any) -> None:
+        self.stage = stage
+        self.name = stage.name
+        self.consumes = stage.consumes
+        self.produces = tuple(stage.produces)
+        self.sequential = stage.sequential
+
+    def start(self, ctx: Any) -> None:
+        self.stage.start(ctx.read)
+
+    def observe(self, records: list[Record]) -> None:
+        self.stage.observe(records)
+
+
 class SeedsStep(Step):
     """Seed rows of the seeds file as `seed` records; unreadable rows and duplicates become rejects."""
 
@@ -113,23 +130,10 @@ class SeedsStep(Step):
         return ShardOutput(records, rejects, {"in": len(rows), "out": len(records), "rejected": dict(reasons)})
 
 
-class GenerateStep(Step):
+class GenerateStep(StageStep):
     """One LLM stage of the method: requests per item and round, the backend of the stage's role, parsed records."""
 
     uses_backend = True
-
-    def __init__(self, stage: Any) -> None:
-        self.stage = stage
-        self.name = stage.name
-        self.consumes = stage.consumes
-        self.produces = tuple(stage.produces)
-        self.sequential = stage.sequential
-
-    def start(self, ctx: Any) -> None:
-        self.stage.start(ctx.read)
-
-    def observe(self, records: list[Record]) -> None:
-        self.stage.observe(records)
 
     def run_shard(self, shard: int, items: list[tuple[int, Any]], ctx: Any) -> ShardOutput:
         stage = self.stage
@@ -249,21 +253,8 @@ def sample_program(ctx: Any, sample: Record) -> Any:
     return program.model_copy(update={"id": sample.id, "limits": ctx.limits, "checks": EXECUTION_CHECKS})
 
 
-class MapStep(Step):
+class MapStep(StageStep):
     """A method stage without a model (seeds read as tasks, for instance): one call of `apply` per item."""
-
-    def __init__(self, stage: Any) -> None:
-        self.stage = stage
-        self.name = stage.name
-        self.consumes = stage.consumes
-        self.produces = tuple(stage.produces)
-        self.sequential = stage.sequential
-
-    def start(self, ctx: Any) -> None:
-        self.stage.start(ctx.read)
-
-    def observe(self, records: list[Record]) -> None:
-        self.stage.observe(records)
 
     def resumed_hits(self, items: list[Any]) -> int:
         return 0

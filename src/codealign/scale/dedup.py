@@ -86,7 +86,8 @@ def read_range(path: str, part: int, start: int, end: int, params: LSHParams, pa
     import ray
 
     from codealign.curate.dedup import exact_key
-    from codealign.curate.lines import get_field, parse_line, scan_lines, too_long
+    from codealign.curate.lines import parse_line, scan_lines, too_long
+    from codealign.records import get_field
 
     res = RangeResult(node=ray.get_runtime_context().get_node_id())
     texts: list[bytes] = []
@@ -217,7 +218,8 @@ def check_pairs(files: list[str], where: dict[str, np.ndarray], params: LSHParam
     import ray
 
     from codealign.curate.dedup import verify_pairs
-    from codealign.curate.lines import get_field, parse_line, read_span
+    from codealign.curate.lines import parse_line, read_span
+    from codealign.records import get_field
 
     node = ray.get_runtime_context().get_node_id()
     pairs = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from codealign.errors import ConfigError, InputError
-from codealign.records import BadLine, content_hash, iter_rows
+from codealign.records import BadLine, content_hash, get_field, iter_rows
 
 TOKEN_KEYS = {"sft": ("input_ids", "labels"), "dpo": ("prompt_ids", "chosen_ids", "rejected_ids")}
 
@@ -95,15 +95,6 @@ def read_hf(path: str, name: str | None, split: str) -> list[dict[str, Any]]:
     return [dict(row) for row in ds]
 
 
-def lookup(row: dict[str, Any], dotted: str) -> Any:
-    node: Any = row
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def field_paths(rows: list[dict[str, Any]], fmt: Any, mapping: dict[str, str], where: str) -> dict[str, str]:
     """Our field name -> the row path to read: the source's `fields` entry, else the first candidate rows have."""
     unknown = sorted(set(mapping) - set(fmt.fields))
@@ -116,7 +107,7 @@ def field_paths(rows: list[dict[str, Any]], fmt: Any, mapping: dict[str, str], w
         if name in mapping:
             out[name] = mapping[name]
             continue
-        found = next((c for c in candidates if any(lookup(r, c) is not None for r in sample)), None)
+        found = next((c for c in candidates if any(get_field(r, c) is not None for r in sample)), None)
         if found is not None:
             out[name] = found
         elif name not in fmt.optional and sample:
@@ -150,7 +141,7 @@ def prepare(config: Any, formats: dict[str, Any], console: Any = None) -> Prepar
             rows = rows[: src.limit]
         st.rows += len(rows)
         paths = field_paths(rows, fmt, src.fields, f"data[{si}] ({src.path})")
-        items = [{name: lookup(row, p) for name, p in paths.items()} for row in rows]
+        items = [{name: get_field(row, p) for name, p in paths.items()} for row in rows]
         for _, out in fmt.encode_rows(items, f"{si}"):
             if isinstance(out, str):
                 st.dropped[out] += 1
