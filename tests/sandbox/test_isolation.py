@@ -7,10 +7,20 @@ from codealign.sandbox import Limits, Program, Sandbox, Status
 from codealign.sandbox.isolation import probe, resolve_mode
 
 DAEMON = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(600)\n"
+# Python processes whose parent is this program's parent: a daemon left behind by an earlier program. Without
+# isolation the program sees every process of the host, and those of other work may end while it reads them.
 LOOK = Program(
-    code="import os\nmine = [p for p in os.listdir('/proc') if p.isdigit() and open(f'/proc/{p}/cmdline', 'rb')"
-    ".read().startswith(os.readlink('/proc/self/exe').encode()) and int(p) != os.getpid()]\n"
-    "ppids = [open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[1] for p in mine]\n",
+    code="import os\n"
+    "def read(path, mode='r'):\n"
+    "    try:\n"
+    "        with open(path, mode) as f:\n"
+    "            return f.read()\n"
+    "    except OSError:\n"
+    "        return None\n"
+    "exe = os.readlink('/proc/self/exe').encode()\n"
+    "mine = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()\n"
+    "        and (read(f'/proc/{p}/cmdline', 'rb') or b'').startswith(exe)]\n"
+    "ppids = [s.rsplit(')', 1)[1].split()[1] for s in (read(f'/proc/{p}/stat') for p in mine) if s]\n",
     tests="assert str(os.getppid()) not in ppids, ppids",
 )
 
