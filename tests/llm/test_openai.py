@@ -202,8 +202,10 @@ def test_a_429_with_retry_after_pauses_every_request_not_just_its_own():
         assert all(r.error is None for r in results)
         limited = server.post_times[0]
         later = [t - limited for t in server.post_times[1:]]
-        # Requests already on the wire may land just after the 429; nothing new is sent during the pause.
-        assert sum(1 for dt in later if 0.1 < dt < 0.55) == 0
+        # Requests already on the wire (at most the three other slots) may land after the 429, however late a loaded
+        # machine delivers them; nothing new is sent during the pause. Without the shared pause, the other slots
+        # would send the remaining requests within about 0.2 s.
+        assert sum(1 for dt in later if dt < 0.55) <= 3
         assert len(server.posts) == 13
 
 
