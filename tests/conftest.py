@@ -13,12 +13,19 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _sigint_restored():
-    """A command run in-process ignores Ctrl-C once it finishes (as its process is about to exit); the test session
-    goes on, so the handler comes back, or every later subprocess would start with SIGINT ignored."""
+def _process_state_restored():
+    """What a command run in-process leaves behind for its process, which is about to exit, is undone for the test
+    session: it ignores Ctrl-C once it finishes (later subprocesses would inherit that), and it widens COLUMNS when
+    its output is not a terminal (pytest's own report would be 4,000 columns wide)."""
     handler = signal.getsignal(signal.SIGINT)
+    width = {name: os.environ.get(name) for name in ("COLUMNS", "TERMINAL_WIDTH")}
     yield
     signal.signal(signal.SIGINT, handler)
+    for name, value in width.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -95,11 +95,27 @@ def build_command() -> Any:
             if descriptor is not None and descriptor.is_list and param.metavar is None:
                 param.metavar = param.display_type(None).replace("<list[", "<").replace("]>", ">")
         cmd.get_help_option = quiet_help(cmd.get_help_option)
+        if cmd.help:
+            cmd.help = reflow(cmd.help)
         for sub in getattr(cmd, "commands", {}).values():
             tidy(sub)
 
     tidy(command)
     return command
+
+
+def reflow(text: str) -> str:
+    """A command's help as paragraphs the terminal wraps: the lines of a prose paragraph are joined (help texts are
+    written at source width, and the help screen would otherwise break each line again); indented lines, lists and
+    tables keep their lines."""
+    paragraphs = []
+    for para in text.strip().split("\n\n"):
+        lines = para.splitlines()
+        if any(line[:1].isspace() or line.lstrip().startswith(("- ", "* ", "|", "$ ")) for line in lines):
+            paragraphs.append(para)
+        else:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs)
 
 
 def __getattr__(name: str) -> Any:

@@ -9,7 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from codealign.cli import COMMAND_MODULES, build_command
+from codealign.cli import COMMAND_MODULES, build_command, reflow
 from codealign.evaluate.passk import benchmark_pass_at_k, pass_at_k
 from tests.hardening.inputs import write_inputs
 
@@ -26,6 +26,27 @@ def test_help_of_a_flag_is_its_name_and_its_help():
     res = CliRunner().invoke(build_command(), ["exec", "--help"], env={"COLUMNS": "200"})
     (line,) = [ln for ln in res.output.splitlines() if "--no-cache" in ln]
     assert line.split("--no-cache", 1)[1].split()[0] == "Execute"  # the help text comes right after the name
+
+
+@pytest.mark.parametrize("name", COMMAND_MODULES)
+def test_help_paragraphs_are_wrapped_by_the_terminal_not_the_source(name):
+    """Help texts are written at source width; a wide terminal shows each prose paragraph's sentences unbroken."""
+    command = build_command()
+    source = command.commands[name].help or ""
+    res = CliRunner().invoke(command, [name, "--help"], env={"COLUMNS": "400"})
+    shown = [" ".join(line.split()) for line in res.output.splitlines()]
+    for para in source.split("\n\n"):
+        lines = [ln for ln in para.splitlines() if ln.strip()]
+        if any(ln[:1].isspace() or ln.lstrip().startswith(("- ", "|")) for ln in lines):
+            continue
+        for before, after in zip(lines, lines[1:]):  # where the source broke a line, the screen does not
+            joint = f"{before.split()[-1]} {after.split()[0]}"
+            assert any(joint in line for line in shown), (joint, para)
+
+
+def test_reflow_keeps_lists_and_indented_blocks():
+    text = "One line\nand its end.\n\n- a list\n- stays\n\n  indented\n  stays"
+    assert reflow(text) == "One line and its end.\n\n- a list\n- stays\n\n  indented\n  stays"
 
 
 def _piped(*argv, cwd=None):

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
-LOOP_HELP = """Self-alignment in rounds: M_r generates data (codealign run), M_r+1 is trained on it (codealign train:
-SFT, then DPO when the config has a dpo block; LoRA merged) and evaluated (codealign evaluate), then generates the
-next round's data.
+LOOP_HELP = """Self-alignment in rounds: each round's model generates data, the next is trained on it and evaluated.
+
+Round r: M_r generates data (codealign run), M_r+1 is trained on it (codealign train: SFT, then DPO when the config
+has a dpo block; LoRA merged) and evaluated (codealign evaluate), then generates the next round's data.
 
 CONFIG holds loop_dir, rounds, a run block (a codealign run config without run_dir), a train block (a codealign
 train config without model, output_dir and data), optionally dpo, evaluate (benchmarks, mode, n, ...) and server
