@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 KINDS = ("truncated", "header", "inside")
+BTREE_PAGE_TYPES = (0x02, 0x05, 0x0A, 0x0D)  # interior/leaf pages of indexes and tables (SQLite's file format)
 
 
 def damage(path: Path, kind: str, seed: int = 0) -> None:
@@ -17,10 +18,12 @@ def damage(path: Path, kind: str, seed: int = 0) -> None:
     elif kind == "header":
         data[:100] = rng.randbytes(100)
     elif kind == "inside":
-        # Whole pages of the b-tree, after the first: SQLite finds these when it reads them.
+        # Pages of the b-tree, after the first: SQLite finds these when it reads them. (Overflow and free pages hold
+        # no structure; bytes changed there are a damaged value, which the cache drops as one entry.)
         page = int.from_bytes(data[16:18], "big")
-        pages = len(data) // page
-        for n in rng.sample(range(1, pages), min(4, pages - 1)):
+        page = 65536 if page == 1 else page
+        btree = [n for n in range(1, len(data) // page) if data[n * page] in BTREE_PAGE_TYPES]
+        for n in rng.sample(btree, min(4, len(btree))):
             data[n * page + 8 : n * page + page // 2] = rng.randbytes(page // 2 - 8)
     else:
         raise ValueError(kind)
