@@ -1,6 +1,7 @@
 """What the command line shows: flags without a value placeholder, full values when piped, a table for compare,
 pass@k without float noise."""
 
+import itertools
 import json
 import os
 import subprocess
@@ -39,7 +40,7 @@ def test_help_paragraphs_are_wrapped_by_the_terminal_not_the_source(name):
         lines = [ln for ln in para.splitlines() if ln.strip()]
         if any(ln[:1].isspace() or ln.lstrip().startswith(("- ", "|")) for ln in lines):
             continue
-        for before, after in zip(lines, lines[1:]):  # where the source broke a line, the screen does not
+        for before, after in itertools.pairwise(lines):  # where the source broke a line, the screen does not
             joint = f"{before.split()[-1]} {after.split()[0]}"
             assert any(joint in line for line in shown), (joint, para)
 

@@ -97,7 +97,7 @@ def test_a_node_lost_mid_run_changes_nothing(tmp_path, ray_cluster, reference):
     assert not worker.is_alive() and not errors, errors
     _same_files(local, tmp_path / "run")
     executor = json.loads((tmp_path / "run" / "usage.json").read_text())["this_invocation"]["executor"]
-    assert executor["replaced_actors"] >= 1, "work sent to the lost node's actors was sent again elsewhere"
+    assert executor["replaced_actors"] >= 1, f"work sent to the lost node's actors was sent again elsewhere: {executor}"
 
 
 @pytest.mark.slow  # about 45 s on 2 loaded cores: two drivers started as processes, each joining the cluster

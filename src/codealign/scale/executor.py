@@ -28,6 +28,9 @@ class Executor(ABC):
     def __init__(self) -> None:
         self.tasks_per_node: Counter[str] = Counter()
         self.replaced_actors = 0  # actors started again elsewhere because their node went away
+        # Which actor takes the next piece of work. Kept here, not per stage, so that stages with little work still
+        # reach every node in turn instead of always starting at the first.
+        self.turn = 0
 
     @abstractmethod
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any], init: Init = None) -> Iterator[Any]:

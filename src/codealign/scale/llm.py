@@ -49,7 +49,6 @@ class RayBackend(Backend):
         super().__init__(config, cache)
         self.ex = executor
         self.actors: Any = []
-        self._turn = 0
         self.batch = max(config.max_in_flight if config.type == "openai" else 4 * config.batch_size, 1)
 
     def load(self) -> None:
@@ -79,12 +78,13 @@ class RayBackend(Backend):
         self.actors = []
 
     def _generate(self, jobs: list[Job]) -> Iterator[JobResult]:
-        """Jobs are dealt to the actors in turn (starting one further on each call) and sent in batches by one
-        thread per actor; an actor that runs out takes from the busiest one. Results come back job by job."""
+        """Jobs are dealt to the actors in turn (going on where the last call, of any stage, stopped) and sent in
+        batches by one thread per actor; an actor that runs out takes from the busiest one. Results come back job by
+        job."""
         actors = list(self.actors)
         queues: list[deque[Job]] = [deque() for _ in actors]
-        first = self._turn % len(actors)
-        self._turn += 1
+        first = self.ex.turn % len(actors)
+        self.ex.turn += len(jobs)
         for k, job in enumerate(jobs):
             queues[(first + k) % len(actors)].append(job)
         lock = threading.Lock()
@@ -92,24 +92,24 @@ class RayBackend(Backend):
         stop = threading.Event()
         retries = self.ex.options.max_retries
 
-        def take(i: int) -> list[Job]:
+        def take(i: int, steal: bool = True) -> list[Job]:
             with lock:
                 own = queues[i]
-                if not own:  # help the actor with the most left
+                if not own and steal:  # help the actor with the most left
                     other = max(queues, key=len)
                     for _ in range((len(other) + 1) // 2):
                         own.append(other.pop())
                 return [own.popleft() for _ in range(min(self.batch, len(own)))]
 
-        def feed(i: int, actor: Any) -> None:
+        def feed(i: int, actor: Any, batch: list[Job]) -> None:
             failures = 0
             while not stop.is_set():
-                batch = take(i)
-                if not batch:
+                sending, batch = batch or take(i), []
+                if not sending:
                     return
-                left = {job.pos: job for job in batch}
+                left = {job.pos: job for job in sending}
                 try:
-                    for ref in actor.generate.remote(batch):
+                    for ref in actor.generate.remote(sending):
                         node, res = self.ex.ray.get(ref)
                         res.job = left.pop(res.job.pos)  # the result carries a copy of its job: hand back ours
                         self.ex.count([node])
@@ -131,7 +131,12 @@ class RayBackend(Backend):
                         results.put(err)
                         return
 
-        threads = [threading.Thread(target=feed, args=(i, a), daemon=True) for i, a in enumerate(actors)]
+        # Each actor's first batch is its own, taken before any thread starts: a thread that started first and ran
+        # out would otherwise take the jobs of actors whose threads had not started yet, and a small call would
+        # never reach the last actors.
+        first_batches = [take(i, steal=False) for i in range(len(actors))]
+        threads = [threading.Thread(target=feed, args=(i, a, first_batches[i]), daemon=True)
+                   for i, a in enumerate(actors)]  # fmt: skip
         for t in threads:
             t.start()
         try:

@@ -66,7 +66,6 @@ class ClusterSandbox(OutcomeStream):
         self.disk_mb = disk_mb
         self.allow_no_isolation = allow_no_isolation
         self.actors: Any = []
-        self._turn = 0
         self.stats = {"executed": 0, "cached": 0, "restarts": 0, "timeouts_retried": 0}
 
     def __enter__(self) -> ClusterSandbox:
@@ -148,13 +147,13 @@ class ClusterSandbox(OutcomeStream):
                         waiting.append((s, program, k))
             # Hand batches to the least busy actors, taking turns, so a few programs still spread over the nodes.
             actors = list(self.actors)
-            turn = self._turn % len(actors)
+            turn = self.ex.turn % len(actors)
             for actor in sorted(actors[turn:] + actors[:turn], key=lambda a: load.get(id(a), 0)):
                 load.setdefault(id(actor), 0)
                 while waiting and load[id(actor)] < _DEPTH:
                     size = max(1, min(_BATCH, -(-len(waiting) // len(actors))))
                     jobs = [waiting.popleft() for _ in range(size)]
-                    self._turn += 1
+                    self.ex.turn += 1
                     ref = actor.run.remote([p for _, p, _ in jobs])
                     in_flight[ref] = (actor, jobs)
                     load[id(actor)] += 1
