@@ -203,24 +203,27 @@ def no_usable_lines(path: str | os.PathLike, count: int, first: BadLine) -> Inpu
     return InputError(f"no usable line in {path}: {count:,} skipped (first: line {first.lineno}: {first.reason})")
 
 
-def get_field(row: dict[str, Any], dotted: str) -> Any:
-    """`row["a"]["b"]` for "a.b"; None when any part is missing."""
+_MISSING = object()
+
+
+def _walk(row: dict[str, Any], dotted: str) -> Any:
     node: Any = row
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            return None
+            return _MISSING
         node = node[part]
     return node
 
 
+def get_field(row: dict[str, Any], dotted: str) -> Any:
+    """`row["a"]["b"]` for "a.b"; None when any part is missing."""
+    node = _walk(row, dotted)
+    return None if node is _MISSING else node
+
+
 def has_field(row: dict[str, Any], dotted: str) -> bool:
     """Whether the dotted path exists in `row` (its value may be null)."""
-    node: Any = row
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
+    return _walk(row, dotted) is not _MISSING
 
 
 def field_paths(row: dict[str, Any], depth: int = 2) -> list[str]:

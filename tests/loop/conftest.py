@@ -15,20 +15,8 @@ TASKS = REPO / "examples" / "evaluate_tasks.jsonl"
 pytest.importorskip("trl")
 pytest.importorskip("peft")
 
-
-@pytest.fixture(autouse=True)
-def _offline_and_one_thread(monkeypatch):
-    """No hub, and one torch thread (the tiny model gains nothing from two on a shared machine); subprocesses
-    inherit both through the environment."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# No hub and one torch thread, as for the training tests (an autouse fixture, registered here by the import).
+from tests.train.conftest import _offline_and_one_thread  # noqa: E402, F401
 
 
 def free_port() -> int:
