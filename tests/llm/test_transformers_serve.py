@@ -4,64 +4,20 @@
 also exercises the client's detection of servers that ignore `n`.
 """
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import httpx
 import pytest
 
 from codealign.cache import Cache
 from codealign.errors import BackendError
 from codealign.llm import ChatMessage, Request, SamplingOptions, load_backend
+from tests.serving import transformers_serve
 
 pytestmark = pytest.mark.network
-
-pytest.importorskip("fastapi")
-pytest.importorskip("uvicorn")
-SERVE = Path(sys.executable).parent / "transformers"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def served_model(tiny_model_path, tmp_path_factory):
-    if not SERVE.exists():
-        pytest.skip("transformers serve is not installed (pip install 'codealign[serving]')")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(log.parent / "hf")}
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [str(SERVE), "serve", str(tiny_model_path), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
-            stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"transformers serve did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}/v1", str(tiny_model_path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with transformers_serve(tiny_model_path, tmp_path_factory.mktemp("serve"), ready_timeout=120) as base_url:
+        yield base_url, str(tiny_model_path)
 
 
 def test_completions_and_chat_against_transformers_serve(served_model, tmp_path):

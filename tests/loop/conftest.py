@@ -1,7 +1,6 @@
 """Fixtures for loop tests: loop configs written by the tests, around the scripted server and the tiny model."""
 
 import json
-import socket
 import sys
 from pathlib import Path
 
@@ -16,14 +15,8 @@ pytest.importorskip("trl")
 pytest.importorskip("peft")
 
 # No hub and one torch thread, as for the training tests (an autouse fixture, registered here by the import).
+from tests.serving import free_port  # noqa: E402
 from tests.train.conftest import _offline_and_one_thread  # noqa: E402, F401
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 # Sized for the tiny model on one CPU thread: a few optimizer steps, checkpoints to resume from.
 FAST_TRAIN = {"learning_rate": 3e-3, "max_steps": 12, "batch_size": 4, "per_device_batch_size": 4,

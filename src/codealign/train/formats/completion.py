@@ -13,6 +13,14 @@ from codealign.train.formats.base import Format, as_text
 TEXT_FIELDS = ("text", "content", "code", "seed", "source")
 
 
+def document_text(item: dict[str, Any]) -> tuple[str, str | None]:
+    """An item's text and, when it cannot be trained on, why (the completion and FIM formats read documents alike)."""
+    text = as_text(item.get("text"))
+    if text is None:
+        return "", "text is not a string"
+    return text, None if text.strip() else "empty text"
+
+
 class CompletionFormat(Format):
     name = "completion"
     fields = {"text": TEXT_FIELDS}
@@ -20,9 +28,7 @@ class CompletionFormat(Format):
     loss = "every token, EOS included"
 
     def encode(self, item: dict[str, Any], key: str) -> list[dict[str, Any]] | str:
-        text = as_text(item.get("text"))
-        if text is None:
-            return "text is not a string"
-        if not text.strip():
-            return "empty text"
+        text, problem = document_text(item)
+        if problem:
+            return problem
         return self.language_model([*self.tokens.start(text), self.tokens.eos_id])

@@ -18,8 +18,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from codealign.train.formats.base import Format, as_text
-from codealign.train.formats.completion import TEXT_FIELDS
+from codealign.train.formats.base import Format
+from codealign.train.formats.completion import TEXT_FIELDS, document_text
 
 # (prefix, middle, suffix) token spellings of known code-model families, tried in order
 KNOWN_FIM_TOKENS = (
@@ -62,11 +62,9 @@ class FimFormat(Format):
         return prefix, middle, suffix
 
     def encode(self, item: dict[str, Any], key: str) -> list[dict[str, Any]] | str:
-        text = as_text(item.get("text"))
-        if text is None:
-            return "text is not a string"
-        if not text.strip():
-            return "empty text"
+        text, problem = document_text(item)
+        if problem:
+            return problem
         rng = random.Random(f"{self.seed}:fim:{key}")
         if rng.random() >= self.rate:
             examples = self.language_model([*self.tokens.start(text), self.tokens.eos_id])
