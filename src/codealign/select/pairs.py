@@ -36,6 +36,18 @@ def _row(instruction: Record, chosen: Record, rejected: Record, rule: str, reaso
     }
 
 
+def _keep_best(best: dict[str, list[tuple[Any, ...]]], instruction_id: str, entry: tuple[Any, ...], keep: int) -> None:
+    """Keep, per instruction, the `keep` entries with the lowest keys (entry[0]) among distinct solutions (entry[1]):
+    a solution seen again stays only with its better key."""
+    key, squashed = entry[0], entry[1]
+    current = best.get(instruction_id, [])
+    same = [c for c in current if c[1] == squashed]
+    if same and same[0][0] <= key:
+        return
+    others = [c for c in current if c[1] != squashed]
+    best[instruction_id] = sorted([*others, entry], key=lambda c: c[0])[:keep]
+
+
 class FailingPairs:
     """Per instruction, the best DPO "rejected" candidates, one per distinct solution, at most two.
 
@@ -48,13 +60,7 @@ class FailingPairs:
     def add(self, instruction: Record, sample: Record, outcome: Outcome) -> None:
         # A plain failure before a timeout/crash, then the lowest sample index, then the id: deterministic.
         key = (outcome.status is not Status.FAILED, sample.data.get("sample_index", 0), sample.id)
-        squashed = squash(sample.data["solution"])
-        current = self.best.get(instruction.id, [])
-        same = [c for c in current if c[1] == squashed]
-        if same and same[0][0] <= key:
-            return
-        others = [c for c in current if c[1] != squashed]
-        self.best[instruction.id] = sorted([*others, (key, squashed, sample, outcome)], key=lambda c: c[0])[:2]
+        _keep_best(self.best, instruction.id, (key, squash(sample.data["solution"]), sample, outcome), 2)
 
     def pair(self, instruction: Record, chosen: Record) -> dict[str, Any] | None:
         chosen_key = squash(chosen.data["solution"])
@@ -80,13 +86,7 @@ class ConsensusPairs:
         status = outcome.status.value if outcome is not None else "not_run"
         # A response that passes the tests it wrote and fails the others' is the harder, more telling negative.
         key = (status != "passed", -len(cross.fails()), sample.data.get("sample_index", 0), sample.id)
-        squashed = squash(sample.data["solution"])
-        current = self.best.get(instruction.id, [])
-        same = [c for c in current if c[1] == squashed]
-        if same and same[0][0] <= key:
-            return
-        others = [c for c in current if c[1] != squashed]
-        self.best[instruction.id] = sorted([*others, (key, squashed, sample, cross, status)], key=lambda c: c[0])[:_KEEP]
+        _keep_best(self.best, instruction.id, (key, squash(sample.data["solution"]), sample, cross, status), _KEEP)
 
     def pair(self, instruction: Record, chosen: Record, cross: CrossResult | None) -> dict[str, Any] | None:
         if cross is None or cross.agreement is None or cross.agreement < self.min_agreement:
